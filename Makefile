@@ -1,0 +1,100 @@
+# lpvm - top-level build.
+#   make          build/liblpvm.so (libLLVM inside, hidden) and build/lpvm
+#   make test     build and run the Criterion suite (and the CPU-side PTX checks)
+#   make gpu      build the plain C GPU runner (run it on the GPU machine)
+#   make fuzz     build and run the parser/checker fuzzer (clang, libFuzzer)
+#   make clean
+# Sources are found by wildcard: a new .c file in a module joins the build.
+
+CC        ?= cc
+CUDA_HOME ?= /usr/local/cuda
+LLVM_CONFIG ?= $(firstword $(wildcard /usr/lib/llvm-2[0-9]/bin/llvm-config /usr/lib/llvm-19/bin/llvm-config) llvm-config-19)
+FLEX      ?= flex
+BISON     ?= bison
+B         := build
+
+# Every make invocation first makes sure the Debian packages are present.
+DEPS_OK := $(shell tools/install-deps.sh --quiet >&2 && echo ok)
+ifneq ($(DEPS_OK),ok)
+$(error tools/install-deps.sh failed: see the message above)
+endif
+
+LLVM_INC  := $(shell $(LLVM_CONFIG) --includedir)
+LLVM_LIB  := $(shell $(LLVM_CONFIG) --libdir)
+LLVM_VER  := $(shell $(LLVM_CONFIG) --version | cut -d. -f1)
+LLVM_COMPONENTS := nvptxcodegen nvptxdesc nvptxinfo core target analysis bitwriter transformutils passes
+LLVM_STATIC := $(shell $(LLVM_CONFIG) --link-static --libs $(LLVM_COMPONENTS))
+
+WARN   := -Wall -Wextra
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections \
+              -I. -Iinclude -I$(B)/gen -isystem $(LLVM_INC) -DLPVM_CUDA_HOME='"$(CUDA_HOME)"' \
+              -DLPVM_LLVM_VERSION=$(LLVM_VER) -MMD -MP
+
+MODULES := layout vm lang codegen runtime stdlib
+SRCS    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+LEXERS  := $(wildcard lang/*.l)
+PARSERS := $(wildcard lang/*.y)
+GEN_C   := $(PARSERS:%.y=$(B)/gen/%.tab.c) $(LEXERS:%.l=$(B)/gen/%.lex.c)
+GEN_H   := $(PARSERS:%.y=$(B)/gen/%.tab.h)
+OBJS    := $(SRCS:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o)
+STDLIB_LPK := $(wildcard stdlib/*.lpk)
+
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_LIB_SRCS := $(filter-out tools/lpvm.c,$(TOOL_SRCS))
+TEST_SRCS := $(wildcard tests/*.c)
+GPU_SRCS  := $(wildcard tests/gpu/*.c)
+
+.PHONY: all test gpu clean fuzz
+.DEFAULT_GOAL := all
+all: $(B)/liblpvm.so $(B)/lpvm
+
+# ---- generated parser and lexer
+$(B)/gen/%.tab.c $(B)/gen/%.tab.h: %.y
+	@mkdir -p $(dir $@)
+	$(BISON) -Wall -Werror --defines=$(B)/gen/$*.tab.h -o $(B)/gen/$*.tab.c $<
+$(B)/gen/%.lex.c: %.l $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(FLEX) -o $@ $<
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
+
+# ---- library objects
+$(B)/obj/%.o: %.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/liblpvm.a: $(OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The shared library carries libLLVM statically; only lpvm_* is exported.
+$(B)/liblpvm.so: $(OBJS) tools/liblpvm.map
+	$(CXX) -shared -o $@ $(OBJS) -Wl,--version-script=tools/liblpvm.map -Wl,--gc-sections \
+	  -Wl,--exclude-libs,ALL -L$(LLVM_LIB) -Wl,--start-group $(LLVM_STATIC) -Wl,--end-group \
+	  -Wl,--as-needed -lz -lzstd -ldl -lpthread -lm -static-libstdc++ -static-libgcc
+	@strip --strip-debug $@
+
+# ---- the command line: links liblpvm.so, finds it next to itself
+$(B)/lpvm: $(TOOL_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.so
+	$(CC) -o $@ $(filter %.o,$^) -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN'
+
+# ---- tests: internal symbols from the static archive, LLVM from its shared library
+$(B)/tests/lpvm-tests: $(TEST_SRCS:%.c=$(B)/obj/%.o) $(TOOL_LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.a
+	@mkdir -p $(dir $@)
+	$(CXX) -o $@ $(filter %.o,$^) $(B)/liblpvm.a -L$(LLVM_LIB) -lLLVM-$(LLVM_VER) -Wl,-rpath,$(LLVM_LIB) \
+	  -lcriterion -ldl -lm
+
+test: all $(B)/tests/lpvm-tests
+	LPVM_ROOT=$(CURDIR) LPVM_BUILD=$(CURDIR)/$(B) $(B)/tests/lpvm-tests --jobs 2
+
+# ---- GPU runner: plain C, public API only, carried to the GPU machine with build/
+$(B)/lpvm-gpu-tests: $(GPU_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.so
+	$(CC) -o $@ $(filter %.o,$^) -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN' -lm
+gpu: $(B)/lpvm-gpu-tests
+
+clean:
+	rm -rf $(B)
+
+-include $(OBJS:.o=.d) $(TEST_SRCS:%.c=$(B)/obj/%.d) $(TOOL_SRCS:%.c=$(B)/obj/%.d)

@@ -1,0 +1,78 @@
+/* runtime/info.c - introspection for kernel authors: the dtype table and
+ * the ownership picture of a layout (`lpvm dtypes`, `lpvm layout`). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout/layout.h"
+#include "runtime/runtime.h"
+#include "vm/vm.h"
+
+static const char *kind_name(DtypeKind k)
+{
+    switch (k) {
+    case VM_BOOL: return "bool";
+    case VM_INT: return "int";
+    case VM_UINT: return "uint";
+    case VM_FLOAT: return "float";
+    }
+    return "?";
+}
+
+/* Integers print exactly, other values with 9 significant digits (enough
+ * to tell any two f32 apart), so 2^-9 shows as 0.001953125. */
+static void put_num(RtStrbuf *sb, double v, int width)
+{
+    char tmp[64];
+    if (v == floor(v) && fabs(v) < 1e18)
+        snprintf(tmp, sizeof tmp, "%.0f", v);
+    else
+        snprintf(tmp, sizeof tmp, "%.9g", v);
+    rt_sb_printf(sb, " %*s", width, tmp);
+}
+
+lpvm_status lpvm_dtype_table(char **text)
+{
+    if (!text)
+        return LPVM_ERR_INVALID;
+    RtStrbuf sb = {0};
+    rt_sb_printf(&sb, "%-8s %4s %-5s %5s %24s %24s %16s %22s\n", "dtype", "bits", "kind", "E/M",
+                 "min", "max", "smallest>0", "exact integers +-");
+    for (int d = 0; d < VM_NDTYPES; d++) {
+        const DtypeInfo *in = vm_dtype_info((Dtype)d);
+        char em[16] = "-";
+        if (in->kind == VM_FLOAT)
+            snprintf(em, sizeof em, "%d/%d", in->ebits, in->mbits);
+        rt_sb_printf(&sb, "%-8s %4d %-5s %5s", in->name, in->bits, kind_name(in->kind), em);
+        put_num(&sb, vm_dtype_min((Dtype)d), 24);
+        put_num(&sb, vm_dtype_max((Dtype)d), 24);
+        put_num(&sb, vm_dtype_min_subnormal((Dtype)d), 16);
+        put_num(&sb, vm_dtype_max_exact_int((Dtype)d), 22);
+        rt_sb_printf(&sb, "%s\n", vm_dtype_has_nan((Dtype)d) ? "  (nan)" : "");
+    }
+    *text = rt_sb_finish(&sb);
+    return *text ? LPVM_OK : LPVM_ERR_NOMEM;
+}
+
+lpvm_status lpvm_layout_picture(const char *expr, char **text)
+{
+    if (!expr || !text)
+        return LPVM_ERR_INVALID;
+    Layout L;
+    int pos = 0;
+    char err[256] = "";
+    RtStrbuf sb = {0};
+    LayStatus st = lay_parse(expr, &L, &pos, err, sizeof err);
+    if (st != LAY_OK) {
+        rt_sb_printf(&sb, "layout:1:%d: error: %s\n  %s\n  %*s^\n", pos + 1, err, expr, pos, "");
+        *text = rt_sb_finish(&sb);
+        return LPVM_ERR_SOURCE;
+    }
+    int n = lay_picture(L, NULL, 0);
+    char *pic = malloc((size_t)n + 1);
+    if (!pic)
+        return LPVM_ERR_NOMEM;
+    lay_picture(L, pic, (size_t)n + 1);
+    *text = pic;
+    return LPVM_OK;
+}
