@@ -1,5 +1,6 @@
 # lpvm - top-level build.
 #   make          build/liblpvm.so (libLLVM inside, hidden) and build/lpvm
+#   make demo     build and show what lpvm does (the README's first command)
 #   make test     build and run the Criterion suite (and the CPU-side PTX checks)
 #   make gpu      build the plain C GPU runner (run it on the GPU machine)
 #   make fuzz     build and run the parser/checker fuzzer (clang, libFuzzer)
@@ -45,7 +46,7 @@ TOOL_LIB_SRCS := $(filter-out tools/lpvm.c,$(TOOL_SRCS))
 TEST_SRCS := $(wildcard tests/*.c)
 GPU_SRCS  := $(wildcard tests/gpu/*.c)
 
-.PHONY: all test gpu clean fuzz
+.PHONY: all test gpu clean fuzz fuzz-smoke test-sanitize demo
 .DEFAULT_GOAL := all
 all: $(B)/liblpvm.so $(B)/lpvm
 
@@ -73,7 +74,7 @@ $(B)/liblpvm.a: $(OBJS)
 $(B)/liblpvm.so: $(OBJS) tools/liblpvm.map
 	$(CXX) -shared -o $@ $(OBJS) -Wl,--version-script=tools/liblpvm.map -Wl,--gc-sections \
 	  -Wl,--exclude-libs,ALL -L$(LLVM_LIB) -Wl,--start-group $(LLVM_STATIC) -Wl,--end-group \
-	  -Wl,--as-needed -lz -lzstd -ldl -lpthread -lm -static-libstdc++ -static-libgcc
+	  -Wl,-Bstatic -lz -lzstd -Wl,-Bdynamic -Wl,--as-needed -ldl -lpthread -lm -static-libstdc++ -static-libgcc -Wl,-z,defs
 	@strip --strip-debug $@
 
 # ---- the command line: links liblpvm.so, finds it next to itself
@@ -83,16 +84,44 @@ $(B)/lpvm: $(TOOL_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.so
 # ---- tests: internal symbols from the static archive, LLVM from its shared library
 $(B)/tests/lpvm-tests: $(TEST_SRCS:%.c=$(B)/obj/%.o) $(TOOL_LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.a
 	@mkdir -p $(dir $@)
-	$(CXX) -o $@ $(filter %.o,$^) $(B)/liblpvm.a -L$(LLVM_LIB) -lLLVM-$(LLVM_VER) -Wl,-rpath,$(LLVM_LIB) \
+	$(CXX) $(LDFLAGS_EXTRA) -o $@ $(filter %.o,$^) $(B)/liblpvm.a -L$(LLVM_LIB) -lLLVM-$(LLVM_VER) -Wl,-rpath,$(LLVM_LIB) \
 	  -lcriterion -ldl -lm
 
 test: all $(B)/tests/lpvm-tests
 	LPVM_ROOT=$(CURDIR) LPVM_BUILD=$(CURDIR)/$(B) $(B)/tests/lpvm-tests --jobs 2
 
+# ---- the demo the README shows first
+demo: all
+	$(B)/lpvm dtypes
+	@echo
+	$(B)/lpvm layout "local(2,1) * spatial(8,4) * local(1,2)"
+
 # ---- GPU runner: plain C, public API only, carried to the GPU machine with build/
 $(B)/lpvm-gpu-tests: $(GPU_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.so
 	$(CC) -o $@ $(filter %.o,$^) -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN' -lm
 gpu: $(B)/lpvm-gpu-tests
+
+# ---- the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
+SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+test-sanitize:
+	$(MAKE) B=$(B)/san CFLAGS="$(SAN)" LDFLAGS_EXTRA="$(SAN)" $(B)/san/tests/lpvm-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LPVM_ROOT=$(CURDIR) \
+	  $(B)/san/tests/lpvm-tests --jobs 2
+
+# ---- fuzzing the parser and checker (clang + libFuzzer, ASan, UBSan)
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_OBJS = $(filter $(B)/fuzz/obj/layout/% $(B)/fuzz/obj/vm/% $(B)/fuzz/obj/lang/% $(B)/fuzz/obj/gen/%,\
+              $(OBJS:$(B)/%=$(B)/fuzz/%))
+$(B)/fuzz/lpvm-fuzz-lang: tests/fuzz/fuzz_lang.c
+	$(MAKE) CC=clang B=$(B)/fuzz CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_OBJS)
+	clang $(subst fuzzer-no-link,fuzzer,$(FUZZ_FLAGS)) -I. -Iinclude -I$(B)/fuzz/gen -o $@ $< $(FUZZ_OBJS) -lm
+fuzz: $(B)/fuzz/lpvm-fuzz-lang
+	@mkdir -p tests/fuzz/work
+	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+	  -artifact_prefix=tests/fuzz/crashes/ -dict=tests/fuzz/lang.dict tests/fuzz/work tests/fuzz/corpus
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=60
 
 clean:
 	rm -rf $(B)

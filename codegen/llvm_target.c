@@ -250,7 +250,9 @@ int cg_llvm_emit_ptx(LLVMModuleRef m, const CgTarget *t, char **ptx, char **err)
         LLVMErrorRef e = LLVMRunPasses(m, t->passes, tm, po);
         LLVMDisposePassBuilderOptions(po);
         if (e) {
-            *err = take_llvm_message("LLVMRunPasses", LLVMGetErrorMessage(e));
+            char *em = LLVMGetErrorMessage(e);
+            *err = fmt("LLVMRunPasses(\"%s\"): %s", t->passes, em);
+            LLVMDisposeErrorMessage(em);
             goto out;
         }
     }

@@ -1,6 +1,7 @@
 /* runtime/info.c - introspection for kernel authors: the dtype table and
  * the ownership picture of a layout (`lpvm dtypes`, `lpvm layout`). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -30,6 +30,8 @@ need libcriterion-dev test -f /usr/include/criterion/criterion.h
 need llvm-19-dev have_llvm
 need zlib1g-dev test -f /usr/include/zlib.h
 need libzstd-dev test -f /usr/include/zstd.h
+need clang command -v clang
+need libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
