@@ -14,7 +14,7 @@
 
 enum { LAY_MAX_DIMS = 8, LAY_MAX_MODES = 24 };
 
-/* ------------------------------------------------------- register.c
+/* ------------------------------------------------------- register.c, divide.c
  * A register layout of a tensor of shape s (rank r) for T threads with n local
  * elements each: L(t, l) -> index, onto every index (VM.md 4.1).
  *
@@ -76,23 +76,28 @@ uint64_t lay_hash(Layout L);
 
 /* A * B: Kronecker product, A outer, B inner (shorter shape padded left). */
 LayStatus lay_product(Layout *out, Layout a, Layout b);
-/* divide(A, B) = Q with A == Q * B; left_divide(A, B) = Q with A == B * Q. */
+/* divide(A, B) = Q with A == Q * B; left_divide(A, B) = Q with A == B * Q;
+ * Q has A's rank; LAY_ERR_DIVIDE when there is none (modes are refined by
+ * divisibility: a mode of 12 splits 3 x 4 or 4 x 3 to match). */
 LayStatus lay_divide(Layout *q, Layout a, Layout b);
 LayStatus lay_left_divide(Layout *q, Layout a, Layout b);
 /* drop (or keep as size 1) dims (negative counts from the end); spatial
  * modes on them become replication, local modes on them disappear. */
 LayStatus lay_reduce(Layout *out, Layout L, int ndims, const int *dims, bool keepdim);
 LayStatus lay_permute(Layout *out, Layout L, const int *perm);
+/* reshape is row-major; LAY_ERR_SHAPE if the sizes differ, LAY_ERR_DIVIDE if a
+ * new dim boundary cuts a mode it does not divide. flatten: to rank 1. */
 LayStatus lay_reshape(Layout *out, Layout L, int rank, const int *shape);
 LayStatus lay_flatten(Layout *out, Layout L);
 /* k equal layouts side by side along a new leading dim:
  * local(k, 1, .., 1) * L with L's shape prefixed by 1 (else LAY_ERR_SHAPE). */
 LayStatus lay_stack(Layout *out, int n, const Layout *ls);
 
-/* apply: the index held by thread t at local l; idx gets rank entries. */
+/* apply: the index held by thread t in [0, T) at local l in [0, n); idx gets
+ * rank entries. */
 void lay_apply(Layout L, int t, int l, int32_t *idx);
 /* owners: every (t, l) holding idx, in increasing (t, l); returns the count
- * (up to cap written). */
+ * (up to cap written; 0 for an index outside the shape). */
 int lay_owners(Layout L, const int32_t *idx, int *t, int *l, int cap);
 
 /* Symbolic apply (codegen): for a constant local index l, coordinate d is
@@ -112,10 +117,11 @@ int lay_contiguity(Layout L, int dim, int l);
 
 /* ------------------------------------------------------- print.c / parse.c
  * Printing: a product of primitives where it is one, else the raw literal
- * layout(shape=[..], modes=[..], spatial=[..], local=[..]). Both parse back
- * to an equal layout. lay_print returns the length that would be written
- * (snprintf convention). lay_parse reports the failing column in *errpos
- * and a message in err. */
+ * layout(shape=[..], modes=[..], spatial=[..], local=[..]) (grammar in
+ * print.c). Both parse back to an equal layout. lay_print returns the length
+ * that would be written (snprintf convention). lay_parse reports the failing
+ * column (1-based; 0 on success) in *errpos and a message in err; *out is
+ * written only on success; any pointer but s may be NULL. */
 int lay_print(Layout L, char *buf, size_t n);
 LayStatus lay_parse(const char *s, Layout *out, int *errpos, char *err, size_t errn);
 /* picture.c: a grid of the (rank <= 2, else leading dims as rows) tensor,

@@ -65,7 +65,8 @@ lpvm_status lpvm_layout_picture(const char *expr, char **text)
     RtStrbuf sb = {0};
     LayStatus st = lay_parse(expr, &L, &pos, err, sizeof err);
     if (st != LAY_OK) {
-        rt_sb_printf(&sb, "layout:1:%d: error: %s\n  %s\n  %*s^\n", pos + 1, err, expr, pos, "");
+        int col = pos > 0 ? pos : 1; /* lay_parse reports 1-based columns */
+        rt_sb_printf(&sb, "layout:1:%d: error: %s\n  %s\n  %*s^\n", col, err, expr, col - 1, "");
         *text = rt_sb_finish(&sb);
         return LPVM_ERR_SOURCE;
     }

@@ -33,7 +33,8 @@ static int cmd_dtypes(int argc, char **argv)
     if (argc != 1)
         return usage();
     char *text = NULL;
-    return emit(lpvm_dtype_table(&text), text);
+    lpvm_status st = lpvm_dtype_table(&text);
+    return emit(st, text);
 }
 
 static int cmd_layout(int argc, char **argv)
@@ -41,7 +42,8 @@ static int cmd_layout(int argc, char **argv)
     if (argc != 2)
         return usage();
     char *text = NULL;
-    return emit(lpvm_layout_picture(argv[1], &text), text);
+    lpvm_status st = lpvm_layout_picture(argv[1], &text);
+    return emit(st, text);
 }
 
 static int cmd_version(int argc, char **argv)
