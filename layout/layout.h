@@ -170,7 +170,7 @@ int64_t lay_shared_size(SharedLayout s);
 bool lay_shared_eq(SharedLayout a, SharedLayout b);
 uint64_t lay_shared_hash(SharedLayout s);
 int lay_shared_print(SharedLayout s, char *buf, size_t n); /* snprintf convention */
-/* *errpos: 0-based offset of the error in s (-1 on success) */
+/* *errpos: the 1-based column of the error (0 on success), as lay_parse */
 LayStatus lay_shared_parse(const char *s, SharedLayout *out, int *errpos, char *err, size_t errn);
 
 /* ------------------------------------------------------- hw.c

@@ -467,6 +467,6 @@ LayStatus lay_shared_parse(const char *s, SharedLayout *out, int *errpos, char *
     *out = L;
 done:
     if (errpos)
-        *errpos = p.failed ? p.errpos : -1;
+        *errpos = p.failed ? p.errpos + 1 : 0; /* 1-based column, as lay_parse */
     return p.failed ? LAY_ERR_PARSE : LAY_OK;
 }

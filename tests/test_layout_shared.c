@@ -329,7 +329,7 @@ static void round_trip(SharedLayout s, const char *expect)
     SharedLayout t;
     int pos = 99;
     cr_assert_eq(lay_shared_parse(buf, &t, &pos, err, sizeof err), LAY_OK, "%s: %s", buf, err);
-    cr_assert_eq(pos, -1);
+    cr_assert_eq(pos, 0);
     cr_assert(lay_shared_eq(s, t), "%s", buf);
 }
 
@@ -419,7 +419,7 @@ Test(layout_shared, parse_errors)
         int pos = -7;
         cr_assert_eq(lay_shared_parse(bad[k].text, &s, &pos, err, sizeof err), LAY_ERR_PARSE,
                      "%s", bad[k].text);
-        cr_assert_eq(pos, bad[k].pos, "%s: column %d (%s)", bad[k].text, pos, err);
+        cr_assert_eq(pos, bad[k].pos + 1, "%s: column %d (%s)", bad[k].text, pos, err);
         cr_assert(strstr(err, bad[k].msg), "%s: message '%s'", bad[k].text, err);
         cr_assert_eq(memcmp(&s, &before, sizeof s), 0, "out untouched on error");
     }
@@ -443,7 +443,7 @@ Test(layout_shared, parse_never_crashes)
         LayStatus st = lay_shared_parse(buf, &s, &pos, err, sizeof err);
         cr_assert_eq(st, k == n ? LAY_OK : LAY_ERR_PARSE, "prefix %zu", k);
         if (st != LAY_OK)
-            cr_assert(pos >= 0 && pos <= (int)k, "prefix %zu: column %d", k, pos);
+            cr_assert(pos >= 1 && pos <= (int)k + 1, "prefix %zu: column %d", k, pos);
     }
     static const char alphabet[] = "shared(),=[] 0123456789-xbitswzlpe";
     uint32_t seed = 12345;
@@ -458,12 +458,12 @@ Test(layout_shared, parse_never_crashes)
         SharedLayout s, t;
         int pos;
         if (lay_shared_parse(buf, &s, &pos, err, sizeof err) == LAY_OK) {
-            cr_assert_eq(pos, -1);
+            cr_assert_eq(pos, 0);
             lay_shared_print(s, out, sizeof out);
             cr_assert_eq(lay_shared_parse(out, &t, &pos, err, sizeof err), LAY_OK, "%s", out);
             cr_assert(lay_shared_eq(s, t), "%s", buf);
         } else {
-            cr_assert(pos >= 0 && pos <= (int)strlen(buf), "%s: column %d", buf, pos);
+            cr_assert(pos >= 1 && pos <= (int)strlen(buf) + 1, "%s: column %d", buf, pos);
         }
     }
 }
