@@ -13,6 +13,7 @@ LLVM_CONFIG ?= $(firstword $(wildcard /usr/lib/llvm-2[0-9]/bin/llvm-config /usr/
 FLEX      ?= flex
 BISON     ?= bison
 B         := build
+O         := .obj
 
 # Every make invocation first makes sure the Debian packages are present.
 DEPS_OK := $(shell tools/install-deps.sh --quiet >&2 && echo ok)
@@ -29,16 +30,16 @@ LLVM_STATIC := $(shell $(LLVM_CONFIG) --link-static --libs $(LLVM_COMPONENTS))
 WARN   := -Wall -Wextra
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections \
-              -I. -Iinclude -I$(B)/gen -isystem $(LLVM_INC) -DLPVM_CUDA_HOME='"$(CUDA_HOME)"' \
+              -I. -Iinclude -I$(O)/gen -isystem $(LLVM_INC) -DLPVM_CUDA_HOME='"$(CUDA_HOME)"' \
               -DLPVM_LLVM_VERSION=$(LLVM_VER) -MMD -MP
 
 MODULES := layout vm lang codegen runtime stdlib
 SRCS    := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LEXERS  := $(wildcard lang/*.l)
 PARSERS := $(wildcard lang/*.y)
-GEN_C   := $(PARSERS:%.y=$(B)/gen/%.tab.c) $(LEXERS:%.l=$(B)/gen/%.lex.c)
-GEN_H   := $(PARSERS:%.y=$(B)/gen/%.tab.h)
-OBJS    := $(SRCS:%.c=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o)
+GEN_C   := $(PARSERS:%.y=$(O)/gen/%.tab.c) $(LEXERS:%.l=$(O)/gen/%.lex.c)
+GEN_H   := $(PARSERS:%.y=$(O)/gen/%.tab.h)
+OBJS    := $(SRCS:%.c=$(O)/obj/%.o) $(GEN_C:$(O)/gen/%.c=$(O)/obj/gen/%.o)
 STDLIB_LPK := $(wildcard stdlib/*.lpk)
 
 TOOL_SRCS := $(wildcard tools/*.c)
@@ -51,22 +52,22 @@ GPU_SRCS  := $(wildcard tests/gpu/*.c)
 all: $(B)/liblpvm.so $(B)/lpvm
 
 # ---- generated parser and lexer
-$(B)/gen/%.tab.c $(B)/gen/%.tab.h: %.y
+$(O)/gen/%.tab.c $(O)/gen/%.tab.h: %.y
 	@mkdir -p $(dir $@)
-	$(BISON) -Wall -Werror --defines=$(B)/gen/$*.tab.h -o $(B)/gen/$*.tab.c $<
-$(B)/gen/%.lex.c: %.l $(GEN_H)
+	$(BISON) -Wall -Werror --defines=$(O)/gen/$*.tab.h -o $(O)/gen/$*.tab.c $<
+$(O)/gen/%.lex.c: %.l $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(FLEX) -o $@ $<
-$(B)/obj/gen/%.o: $(B)/gen/%.c
+$(O)/obj/gen/%.o: $(O)/gen/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -c -o $@ $<
 
 # ---- library objects
-$(B)/obj/%.o: %.c | $(GEN_H)
+$(O)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/liblpvm.a: $(OBJS)
+$(O)/liblpvm.a: $(OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -75,16 +76,16 @@ $(B)/liblpvm.so: $(OBJS) tools/liblpvm.map
 	$(CXX) -shared -o $@ $(OBJS) -Wl,--version-script=tools/liblpvm.map -Wl,--gc-sections \
 	  -Wl,--exclude-libs,ALL -L$(LLVM_LIB) -Wl,--start-group $(LLVM_STATIC) -Wl,--end-group \
 	  -Wl,-Bstatic -lz -lzstd -Wl,-Bdynamic -Wl,--as-needed -ldl -lpthread -lm -static-libstdc++ -static-libgcc -Wl,-z,defs
-	@strip --strip-debug $@
+	@strip --strip-unneeded $@
 
 # ---- the command line: links liblpvm.so, finds it next to itself
-$(B)/lpvm: $(TOOL_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.so
+$(B)/lpvm: $(TOOL_SRCS:%.c=$(O)/obj/%.o) $(B)/liblpvm.so
 	$(CC) -o $@ $(filter %.o,$^) -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN'
 
 # ---- tests: internal symbols from the static archive, LLVM from its shared library
-$(B)/tests/lpvm-tests: $(TEST_SRCS:%.c=$(B)/obj/%.o) $(TOOL_LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.a
+$(B)/tests/lpvm-tests: $(TEST_SRCS:%.c=$(O)/obj/%.o) $(TOOL_LIB_SRCS:%.c=$(O)/obj/%.o) $(O)/liblpvm.a
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS_EXTRA) -o $@ $(filter %.o,$^) $(B)/liblpvm.a -L$(LLVM_LIB) -lLLVM-$(LLVM_VER) -Wl,-rpath,$(LLVM_LIB) \
+	$(CXX) $(LDFLAGS_EXTRA) -o $@ $(filter %.o,$^) $(O)/liblpvm.a -L$(LLVM_LIB) -lLLVM-$(LLVM_VER) -Wl,-rpath,$(LLVM_LIB) \
 	  -lcriterion -ldl -lm
 
 test: all $(B)/tests/lpvm-tests
@@ -97,26 +98,26 @@ demo: all
 	$(B)/lpvm layout "local(2,1) * spatial(8,4) * local(1,2)"
 
 # ---- GPU runner: plain C, public API only, carried to the GPU machine with build/
-$(B)/lpvm-gpu-tests: $(GPU_SRCS:%.c=$(B)/obj/%.o) $(B)/liblpvm.so
+$(B)/lpvm-gpu-tests: $(GPU_SRCS:%.c=$(O)/obj/%.o) $(B)/liblpvm.so
 	$(CC) -o $@ $(filter %.o,$^) -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN' -lm
 gpu: $(B)/lpvm-gpu-tests
 
 # ---- the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-sanitize:
-	$(MAKE) B=$(B)/san CFLAGS="$(SAN)" LDFLAGS_EXTRA="$(SAN)" $(B)/san/tests/lpvm-tests
+	$(MAKE) B=$(O)/san O=$(O)/san CFLAGS="$(SAN)" LDFLAGS_EXTRA="$(SAN)" $(O)/san/tests/lpvm-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LPVM_ROOT=$(CURDIR) \
-	  $(B)/san/tests/lpvm-tests --jobs 2
+	  $(O)/san/tests/lpvm-tests --jobs 2
 
 # ---- fuzzing the parser and checker (clang + libFuzzer, ASan, UBSan)
 FUZZ_SECONDS ?= 600
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_OBJS = $(filter $(B)/fuzz/obj/layout/% $(B)/fuzz/obj/vm/% $(B)/fuzz/obj/lang/% $(B)/fuzz/obj/gen/%,\
-              $(OBJS:$(B)/%=$(B)/fuzz/%))
-$(B)/fuzz/lpvm-fuzz-lang: tests/fuzz/fuzz_lang.c
-	$(MAKE) CC=clang B=$(B)/fuzz CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_OBJS)
-	clang $(subst fuzzer-no-link,fuzzer,$(FUZZ_FLAGS)) -I. -Iinclude -I$(B)/fuzz/gen -o $@ $< $(FUZZ_OBJS) -lm
-fuzz: $(B)/fuzz/lpvm-fuzz-lang
+FUZZ_OBJS = $(filter $(O)/fuzz/obj/layout/% $(O)/fuzz/obj/vm/% $(O)/fuzz/obj/lang/% $(O)/fuzz/obj/gen/%,\
+              $(OBJS:$(O)/%=$(O)/fuzz/%))
+$(O)/fuzz/lpvm-fuzz-lang: tests/fuzz/fuzz_lang.c
+	$(MAKE) CC=clang B=$(O)/fuzz O=$(O)/fuzz CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_OBJS)
+	clang $(subst fuzzer-no-link,fuzzer,$(FUZZ_FLAGS)) -I. -Iinclude -I$(O)/fuzz/gen -o $@ $< $(FUZZ_OBJS) -lm
+fuzz: $(O)/fuzz/lpvm-fuzz-lang
 	@mkdir -p tests/fuzz/work
 	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
 	  -artifact_prefix=tests/fuzz/crashes/ -dict=tests/fuzz/lang.dict tests/fuzz/work tests/fuzz/corpus
@@ -124,6 +125,6 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=60
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(O)
 
--include $(OBJS:.o=.d) $(TEST_SRCS:%.c=$(B)/obj/%.d) $(TOOL_SRCS:%.c=$(B)/obj/%.d)
+-include $(OBJS:.o=.d) $(TEST_SRCS:%.c=$(O)/obj/%.d) $(TOOL_SRCS:%.c=$(O)/obj/%.d)

@@ -21,6 +21,8 @@ extern "C" {
 
 #define LPVM_API __attribute__((visibility("default")))
 
+enum { LPVM_MAX_RANK = 8 }; /* the most dims a tensor has */
+
 typedef enum {
     LPVM_OK = 0,
     LPVM_ERR_INVALID,   /* a bad argument: null pointer, unknown name, ... */
@@ -46,6 +48,151 @@ LPVM_API lpvm_status lpvm_dtype_table(char **text);
  * the thread and local index holding it. On a malformed expression returns
  * LPVM_ERR_SOURCE with a located message (column and caret) in *text. */
 LPVM_API lpvm_status lpvm_layout_picture(const char *expr, char **text);
+
+
+/* ---- contexts: a GPU, or the CPU interpreter (the reference semantics) */
+
+typedef enum {
+    LPVM_DEVICE_AUTO = 0, /* the GPU when a driver and device are present, else the interpreter */
+    LPVM_DEVICE_GPU,      /* the GPU or an LPVM_ERR_NO_GPU error */
+    LPVM_DEVICE_INTERP,   /* always the interpreter */
+} lpvm_device;
+
+typedef enum {
+    LPVM_BACKEND_LLVM = 0, /* TIR -> LLVM IR -> NVPTX (libLLVM inside liblpvm.so) */
+    LPVM_BACKEND_NVRTC,    /* TIR -> CUDA C -> NVRTC (loaded at run time) */
+} lpvm_backend;
+
+typedef struct {
+    lpvm_device device;
+    lpvm_backend backend;
+    const char *arch;      /* "sm_90", ...; NULL: the GPU's own, sm_90 without a GPU */
+    const char *cache_dir; /* NULL: $LPVM_CACHE or ~/.cache/lpvm; "" disables the disk cache */
+} lpvm_options;
+
+typedef struct lpvm_context lpvm_context;
+typedef struct lpvm_module lpvm_module;
+typedef struct lpvm_kernel lpvm_kernel;
+typedef struct lpvm_buffer lpvm_buffer;
+typedef void *lpvm_stream; /* NULL: the default stream */
+
+/* opt may be NULL (all defaults). On failure *ctx may still be set so that
+ * lpvm_error_message can say why; destroy it either way. */
+LPVM_API lpvm_status lpvm_context_create(const lpvm_options *opt, lpvm_context **ctx);
+LPVM_API void lpvm_context_destroy(lpvm_context *ctx);
+/* The message of the context's last failure ("" if none): language errors
+ * as file:line:col with the source line and a caret, the driver's JIT log for
+ * PTX failures, the failing call for driver errors. */
+LPVM_API const char *lpvm_error_message(const lpvm_context *ctx);
+/* "interpreter" or the GPU's name ("NVIDIA H100 80GB HBM3"). */
+LPVM_API const char *lpvm_device_name(const lpvm_context *ctx);
+LPVM_API int lpvm_is_gpu(const lpvm_context *ctx);
+
+/* ---- modules and kernels */
+
+/* Parses src (all kernels of one file). filename names it in messages. */
+LPVM_API lpvm_status lpvm_module_load(lpvm_context *ctx, const char *src, const char *filename,
+                                      lpvm_module **mod);
+LPVM_API void lpvm_module_destroy(lpvm_module *mod);
+LPVM_API int lpvm_module_kernel_count(const lpvm_module *mod);
+LPVM_API const char *lpvm_module_kernel_name(const lpvm_module *mod, int i);
+/* The file's `// spec:` lines, the specializations its tests use: line i's
+ * spec string, and in *kernel the kernel it is for (NULL: every kernel). */
+LPVM_API int lpvm_module_spec_count(const lpvm_module *mod);
+LPVM_API const char *lpvm_module_spec(const lpvm_module *mod, int i, const char **kernel);
+
+/* Specializes, checks and infers layouts (and on a GPU context compiles)
+ * kernel `name` (NULL: the module's first) for `spec` ("wt=u3,group=128";
+ * NULL or "" for the defaults). The kernel belongs to the module. */
+LPVM_API lpvm_status lpvm_kernel_get(lpvm_module *mod, const char *name, const char *spec,
+                                     lpvm_kernel **k);
+
+typedef enum {
+    LPVM_TEXT_SOURCE, /* canonical source after specialization and inference */
+    LPVM_TEXT_TIR,    /* the thread-level IR */
+    LPVM_TEXT_LLVM,   /* LLVM IR (LLVM backend) */
+    LPVM_TEXT_CUDA,   /* CUDA C (NVRTC backend) */
+    LPVM_TEXT_PTX,    /* PTX of the context's backend and arch */
+} lpvm_text;
+LPVM_API lpvm_status lpvm_kernel_text(lpvm_kernel *k, lpvm_text what, char **text);
+
+/* The kernel's explicit parameters in signature order (the arguments
+ * lpvm_launch takes; shape identifiers are bound, not passed). */
+typedef struct {
+    const char *name;
+    int is_tensor;
+    const char *dtype; /* element dtype of a tensor, or i32/i64/f32 */
+    int bits;          /* of the dtype */
+    int rank;          /* tensors */
+} lpvm_param_info;
+LPVM_API int lpvm_kernel_param_count(const lpvm_kernel *k);
+LPVM_API lpvm_status lpvm_kernel_param(const lpvm_kernel *k, int i, lpvm_param_info *info);
+/* The shape tensor parameter i has in a launch where `values` gives the
+ * shape identifiers and integer scalars by name ("n=1000,k=256"). */
+LPVM_API lpvm_status lpvm_kernel_param_shape(lpvm_kernel *k, int i, const char *values,
+                                             int *rank, int64_t shape[LPVM_MAX_RANK]);
+
+/* ---- buffers: device memory on a GPU context, host memory on the interpreter */
+LPVM_API lpvm_status lpvm_buffer_alloc(lpvm_context *ctx, size_t nbytes, lpvm_buffer **buf);
+LPVM_API void lpvm_buffer_free(lpvm_buffer *buf);
+LPVM_API size_t lpvm_buffer_size(const lpvm_buffer *buf);
+LPVM_API lpvm_status lpvm_buffer_upload(lpvm_buffer *buf, size_t offset, const void *src, size_t n);
+LPVM_API lpvm_status lpvm_buffer_download(const lpvm_buffer *buf, size_t offset, void *dst, size_t n);
+
+/* ---- launching */
+
+typedef enum { LPVM_ARG_TENSOR, LPVM_ARG_I32, LPVM_ARG_I64, LPVM_ARG_F32 } lpvm_arg_kind;
+
+/* One argument per kernel parameter, in signature order (shape identifiers
+ * are not passed: they are bound from the tensors' shapes). A tensor
+ * carries its buffer, its element dtype (which must equal the parameter's),
+ * its shape (elements) and its byte size (0: the buffer's size); the byte
+ * size must hold the shape: ceil(numel * bits / 8) bytes. */
+typedef struct {
+    lpvm_arg_kind kind;
+    lpvm_buffer *buffer;
+    const char *dtype;
+    int rank;
+    int64_t shape[LPVM_MAX_RANK];
+    size_t nbytes;
+    int64_t i; /* I32, I64 */
+    double f;  /* F32 */
+} lpvm_arg;
+
+LPVM_API lpvm_arg lpvm_arg_tensor(lpvm_buffer *buf, const char *dtype, int rank, const int64_t *shape);
+LPVM_API lpvm_arg lpvm_arg_i32(int32_t v);
+LPVM_API lpvm_arg lpvm_arg_i64(int64_t v);
+LPVM_API lpvm_arg lpvm_arg_f32(float v);
+
+/* Binds shape identifiers, checks argument count, dtypes, shapes, byte
+ * sizes and assumptions, evaluates the kernel's grid and runs it (an empty
+ * grid is a no-op). On the interpreter the call returns when the kernel is
+ * done; on a GPU it is asynchronous on `stream` (lpvm_synchronize waits). */
+LPVM_API lpvm_status lpvm_launch(lpvm_kernel *k, const lpvm_arg *args, size_t nargs,
+                                 lpvm_stream stream);
+LPVM_API lpvm_status lpvm_synchronize(lpvm_context *ctx);
+/* printf/print output of the interpreter's last launch ("" on a GPU, where
+ * it goes to the driver's printf buffer on stdout). */
+LPVM_API const char *lpvm_launch_output(const lpvm_context *ctx);
+
+/* ---- diagnostics of the GPU path */
+
+/* The driver layer's check on a real GPU: hand-written PTX through every
+ * driver call lpvm makes (module load, launch, copies, streams, events,
+ * graphs). LPVM_OK and a report of what ran; LPVM_ERR_NO_GPU without a
+ * driver or device; else the first failure. *report: lpvm_free. */
+LPVM_API lpvm_status lpvm_cuda_selfcheck(int ordinal, char **report);
+
+/* ---- data helpers for host programs and tests */
+
+/* Bytes of numel elements of dtype in the memory image (ceil(numel*bits/8));
+ * 0 for an unknown dtype. */
+LPVM_API size_t lpvm_dtype_bytes(const char *dtype, int64_t numel);
+LPVM_API int lpvm_dtype_bits(const char *dtype); /* 0: unknown */
+/* Fills dst with numel random elements of dtype (a counter-based generator,
+ * so a seed gives the same data everywhere): floats uniform in [-1, 1)
+ * rounded to the dtype, integers uniform over their whole range, bool 0/1. */
+LPVM_API lpvm_status lpvm_fill_random(void *dst, const char *dtype, int64_t numel, uint64_t seed);
 
 #ifdef __cplusplus
 }

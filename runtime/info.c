@@ -78,3 +78,51 @@ lpvm_status lpvm_layout_picture(const char *expr, char **text)
     *text = pic;
     return LPVM_OK;
 }
+
+/* ---- data helpers */
+
+static Dtype dtype_of(const char *name)
+{
+    return name ? vm_dtype_parse(name, strlen(name)) : VM_DT_INVALID;
+}
+
+int lpvm_dtype_bits(const char *dtype)
+{
+    Dtype dt = dtype_of(dtype);
+    return dt == VM_DT_INVALID ? 0 : vm_dtype_bits(dt);
+}
+
+size_t lpvm_dtype_bytes(const char *dtype, int64_t numel)
+{
+    Dtype dt = dtype_of(dtype);
+    return dt == VM_DT_INVALID || numel < 0 ? 0 : vm_packed_bytes(dt, (size_t)numel);
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+lpvm_status lpvm_fill_random(void *dst, const char *dtype, int64_t numel, uint64_t seed)
+{
+    Dtype dt = dtype_of(dtype);
+    if (!dst || dt == VM_DT_INVALID || numel < 0)
+        return LPVM_ERR_INVALID;
+    int bits = vm_dtype_bits(dt);
+    const DtypeInfo *in = vm_dtype_info(dt);
+    uint64_t key = mix64(seed * 0x9E3779B97F4A7C15ull + 1);
+    for (int64_t i = 0; i < numel; i++) {
+        uint64_t r = mix64(key + (uint64_t)i * 0x9E3779B97F4A7C15ull);
+        Code c;
+        if (in->kind == VM_FLOAT)
+            c = vm_encode(dt, (double)(r >> 11) * 0x1p-52 - 1.0); /* [-1, 1) */
+        else if (in->kind == VM_BOOL)
+            c = r & 1;
+        else
+            c = bits == 64 ? r : r & ((UINT64_C(1) << bits) - 1);
+        vm_bits_set(dst, (uint64_t)i * (uint64_t)bits, bits, c);
+    }
+    return LPVM_OK;
+}

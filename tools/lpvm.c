@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lpvm.h"
+#include "tools/cli.h"
 
 typedef int (*CmdFn)(int argc, char **argv);
 
@@ -53,7 +54,16 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
+static int cmd_check(int argc, char **argv) { return cli_check(argc, argv); }
+static int cmd_print(int argc, char **argv) { return cli_print(argc, argv); }
+static int cmd_compile(int argc, char **argv) { return cli_compile(argc, argv); }
+static int cmd_run(int argc, char **argv) { return cli_run(argc, argv); }
+
 #define COMMANDS(X)                                                                  \
+    X(check, "FILE.lpk [-k K] [--spec S]", "diagnostics only (every // spec: line)")     \
+    X(print, "FILE.lpk [-k K] [--spec S]", "canonical source after specialization and layouts") \
+    X(compile, "FILE.lpk [-k K] [--spec S] [--backend llvm|nvrtc] [--arch sm_90] [--emit ptx|llvm|tir|cuda] [--dump ir,tir,ptx]", "generated code") \
+    X(run, "FILE.lpk [-k K] [--spec S] [--interp] [--backend B] --arg NAME=VALUE... [--out NAME=FILE.npy]", "run one launch") \
     X(dtypes, "", "the dtype table: bits, kind, range, smallest value, exact integers") \
     X(layout, "\"EXPR\"", "the ownership picture of a 2-D register layout")           \
     X(version, "", "the version")
@@ -71,9 +81,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: lpvm COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        char head[64];
-        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-        fprintf(stderr, "  lpvm %-22s %s\n", head, commands[i].help);
+        fprintf(stderr, "  lpvm %s %s\n      %s\n", commands[i].name, commands[i].args, commands[i].help);
     }
     return 2;
 }

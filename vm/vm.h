@@ -207,10 +207,11 @@ typedef struct Inst Inst;
 typedef struct Kernel Kernel;
 typedef struct Prog Prog;
 
-/* Scalar operators: X(id, symbol, arity). Integer `/` truncates toward zero
- * and `%` takes the sign of the dividend (C); x / 0 and x % 0 give 0 (as
- * vm_binop). cdiv(a, b) = ceil(a / b) for exact quotients (b > 0 expected).
- * Shifts follow VM.md 3. Comparisons, && || ! give bool; && || take bool. */
+/* Scalar operators: X(id, symbol, arity). Integers wrap (i32, i64); `/`
+ * truncates toward zero and `%` takes the sign of the dividend (C); x / 0
+ * and x % 0 give 0 (as vm_binop). cdiv(a, b) = ceil(a / b), integers only.
+ * f32: IEEE, `%` is C's fmodf. Shifts follow VM.md 3 (integers only).
+ * Comparisons and && || ! give bool; && || ! take bool. */
 #define VM_SOPS(X)                                                           \
     X(NEG, "-", 1) X(LNOT, "!", 1) X(BNOT, "~", 1)                           \
     X(ADD, "+", 2) X(SUB, "-", 2) X(MUL, "*", 2) X(DIV, "/", 2)              \
@@ -325,110 +326,202 @@ typedef enum {
     VM_C_CTRL,    /* structured control flow */
 } InstClass;
 
-/* THE instruction table. X(id, name, class, symbol)
+/* THE instruction table. X(id, name, class, symbol, signature)
  *   symbol: infix operator of the language for binary/compare, prefix for
  *   unary (NULL: call syntax name(...)).
+ *   signature "rr/aaa/mm/eee": which Inst slots the op uses - results
+ *   (res, res2), tensor operands a[0..2], tiles mem[0..1], scalars e[0..2];
+ *   R S G: a register/shared/global tensor or tile (required), r: an
+ *   optional register operand, e: a scalar (required), o: optional, -:
+ *   unused (must be empty). VAR_DEF/ASSIGN use a[0] for register vars and
+ *   e[0] for scalar ones. The verifier checks every instruction against it.
  * Operand conventions (Inst fields): a[] register/shared/global operands in
  * order; mem[] tiles; e[] scalar expressions; res the result Value.
  * "R" register, "S" shared, "G" global tensor. */
-#define VM_OPS(X)                                                            \
-    /* memory */                                                             \
-    X(LOAD_GLOBAL, "load_global", VM_C_MEM, NULL)     /* res = mem[0] (G tile), masked by G's shape & mask (a[0]?), masked-off = other (a[1]?, default 0) */ \
-    X(STORE_GLOBAL, "store_global", VM_C_MEM, NULL)   /* mem[0] (G tile) = a[0], masked by shape & mask (a[1]?); replicas write once */ \
-    X(GATHER, "gather", VM_C_MEM, NULL)               /* res[i] = mem[0] at i except coord dim = start[dim] + a[0][i] (int R, broadcast to res); masked, off-range 0 */ \
-    X(LOAD_SCALAR, "load_scalar", VM_C_MEM, NULL)     /* scalar var = mem[0] (G, every dim an index), converted to var->dtype */ \
-    X(LOAD_SHARED, "load_shared", VM_C_MEM, NULL)     /* res = mem[0] (S slice) */ \
-    X(STORE_SHARED, "store_shared", VM_C_MEM, NULL)   /* mem[0] (S slice) = a[0]; replicas write once */ \
-    X(COPY_ASYNC, "copy_async", VM_C_MEM, NULL)       /* mem[0] (S slice) <- mem[1] (G tile, same shape, dtype), masked (a[0]?), zero-filled; lands at the matching wait */ \
-    /* allocation */                                                         \
-    X(SHARED_ALLOC, "shared_alloc", VM_C_ALLOC, NULL) /* res = S of dtype[shape], res->slayout (row-major unless given) */ \
-    X(SHARED_FREE, "shared_free", VM_C_ALLOC, NULL)   /* end of a[0]'s (S) lifetime */ \
-    X(GLOBAL_VIEW, "global_view", VM_C_ALLOC, NULL)   /* res = G of dtype over a[0]'s (G) bytes from byte e[0], res->gshape, res->gstride */ \
-    X(WORKSPACE, "workspace", VM_C_ALLOC, NULL)       /* res = G of dtype[gshape], zeroed, one per launch shared by all blocks; top level only */ \
-    /* asynchronous copies and barriers */                                   \
-    X(COMMIT, "commit", VM_C_ASYNC, NULL)             /* close the group of copy_asyncs issued since the last commit */ \
-    X(WAIT, "wait", VM_C_ASYNC, NULL)                 /* wait until at most n committed groups are pending */ \
-    X(SYNC, "sync", VM_C_ASYNC, NULL)                 /* block barrier */ \
-    /* reinterpretation and conversion */                                    \
-    X(VIEW, "view", VM_C_VIEW, NULL)                  /* res = a[0]'s per-thread local bits as dtype, in res's layout (same bits and threads per thread) */ \
-    X(CAST, "cast", VM_C_TERNARY, NULL)               /* res = a[0] converted to dtype (VM.md 3) */ \
-    /* elementwise unary: res = f(a[0]) */                                   \
-    X(NEG, "neg", VM_C_UNARY, "-")                    /* -x (ints wrap) */ \
-    X(ABS, "abs", VM_C_UNARY, NULL)                   /* |x| (ints wrap) */ \
-    X(EXP, "exp", VM_C_UNARY, NULL)                   /* e^x, floats */ \
-    X(EXP2, "exp2", VM_C_UNARY, NULL)                 /* 2^x, floats */ \
-    X(LOG, "log", VM_C_UNARY, NULL)                   /* ln x, floats */ \
-    X(LOG2, "log2", VM_C_UNARY, NULL)                 /* log2 x, floats */ \
-    X(SQRT, "sqrt", VM_C_UNARY, NULL)                 /* floats */ \
-    X(RSQRT, "rsqrt", VM_C_UNARY, NULL)               /* 1/sqrt(x), floats */ \
-    X(SIN, "sin", VM_C_UNARY, NULL)                   /* floats */ \
-    X(COS, "cos", VM_C_UNARY, NULL)                   /* floats */ \
-    X(TANH, "tanh", VM_C_UNARY, NULL)                 /* floats */ \
-    X(SIGMOID, "sigmoid", VM_C_UNARY, NULL)           /* 1/(1+e^-x), floats */ \
-    X(SILU, "silu", VM_C_UNARY, NULL)                 /* x*sigmoid(x), floats */ \
-    X(NOT, "not", VM_C_UNARY, "~")                    /* bitwise not (ints), logical not (bool) */ \
-    /* elementwise binary: res = a[0] op a[1], broadcasting, same dtypes */ \
-    X(ADD, "add", VM_C_BINARY, "+")                   /* vm_binop ADD */ \
-    X(SUB, "sub", VM_C_BINARY, "-")                   /* vm_binop SUB */ \
-    X(MUL, "mul", VM_C_BINARY, "*")                   /* vm_binop MUL */ \
-    X(DIV, "div", VM_C_BINARY, "/")                   /* vm_binop DIV (ints truncate, x/0 = 0) */ \
-    X(REM, "rem", VM_C_BINARY, "%")                   /* vm_binop REM */ \
-    X(MIN, "min", VM_C_BINARY, NULL)                  /* vm_binop MIN */ \
-    X(MAX, "max", VM_C_BINARY, NULL)                  /* vm_binop MAX */ \
-    X(AND, "and", VM_C_BINARY, "&")                   /* ints and bool */ \
-    X(OR, "or", VM_C_BINARY, "|")                     /* ints and bool */ \
-    X(XOR, "xor", VM_C_BINARY, "^")                   /* ints and bool */ \
-    X(SHL, "shl", VM_C_BINARY, "<<")                  /* ints; >= width gives 0 */ \
-    X(SHR, "shr", VM_C_BINARY, ">>")                  /* ints; arithmetic for signed */ \
-    X(EQ, "eq", VM_C_CMP, "==")                       /* -> bool */ \
-    X(NE, "ne", VM_C_CMP, "!=")                       /* -> bool (NaN != NaN) */ \
-    X(LT, "lt", VM_C_CMP, "<")                        /* -> bool */ \
-    X(LE, "le", VM_C_CMP, "<=")                       /* -> bool */ \
-    X(GT, "gt", VM_C_CMP, ">")                        /* -> bool */ \
-    X(GE, "ge", VM_C_CMP, ">=")                       /* -> bool */ \
-    X(FMA, "fma", VM_C_TERNARY, NULL)                 /* a[0]*a[1]+a[2], one rounding, broadcasting */ \
-    X(WHERE, "where", VM_C_TERNARY, NULL)             /* a[0] (bool) ? a[1] : a[2], broadcasting */ \
-    /* matrix product and reductions */                                      \
-    X(DOT, "dot", VM_C_DOT, NULL)                     /* a[0][m,k] @ a[1][k,n] + a[2][m,n], accumulated in a[2]'s dtype */ \
-    X(REDUCE_SUM, "reduce_sum", VM_C_REDUCE, NULL)    /* sum of a[0] along dim (keepdim: size 1 kept) */ \
-    X(REDUCE_MAX, "reduce_max", VM_C_REDUCE, NULL)    /* max along dim */ \
-    X(REDUCE_MIN, "reduce_min", VM_C_REDUCE, NULL)    /* min along dim */ \
-    X(ARGMAX, "argmax", VM_C_REDUCE, NULL)            /* i32 index of the max along dim (first on ties) */ \
-    X(TOPK, "topk", VM_C_REDUCE, NULL)                /* res = k largest along dim, descending; res2 = their i32 indices (first on ties) */ \
-    X(CUMSUM, "cumsum", VM_C_REDUCE, NULL)            /* inclusive prefix sum along dim, same shape */ \
-    /* register shape changes */                                             \
-    X(BROADCAST, "broadcast", VM_C_SHAPE, NULL)       /* a[0] expanded to shape (size-1 dims, leading dims added) */ \
-    X(RESHAPE, "reshape", VM_C_SHAPE, NULL)           /* same elements, row-major order, new shape */ \
-    X(PERMUTE, "permute", VM_C_SHAPE, NULL)           /* res dim d = a[0] dim perm[d] */ \
-    X(TRANSPOSE, "transpose", VM_C_SHAPE, NULL)       /* swap the last two dims (rank >= 2) */ \
-    X(SLICE, "slice", VM_C_SHAPE, NULL)               /* res = mem[0] (register tile) */ \
-    X(CONCAT, "concat", VM_C_SHAPE, NULL)             /* a[0] then a[1] along dim (other dims equal) */ \
-    /* global atomics and semaphores */                                      \
-    X(ATOMIC_ADD, "atomic_add", VM_C_ATOMIC, NULL)    /* mem[0] (G tile) += a[0] atomically, masked by shape; replicas once */ \
-    X(LOCK, "lock", VM_C_ATOMIC, NULL)                /* spin until mem[0] (G element) == e[0], acquire */ \
-    X(RELEASE, "release", VM_C_ATOMIC, NULL)          /* mem[0] (G element) = e[0], release, after the block's prior writes */ \
-    /* register constants */                                                 \
-    X(ZEROS, "zeros", VM_C_CONST, NULL)               /* res = dtype[shape] of 0 */ \
-    X(FULL, "full", VM_C_CONST, NULL)                 /* res = dtype[shape] of e[0] cast to dtype (rank 0: a scalar operand) */ \
-    X(ARANGE, "arange", VM_C_CONST, NULL)             /* res = dtype[n] with 0, 1, ..., n-1 (shape[0] = n) */ \
-    X(RAND, "rand", VM_C_CONST, NULL)                 /* res = f32[shape] uniform in [0,1), counter-based on (seed e[0], offset e[1] + row-major index) */ \
-    /* debugging (once per block) */                                         \
-    X(PRINTF, "printf", VM_C_DEBUG, NULL)             /* printf(str, eargs...) with scalar arguments */ \
-    X(PRINT, "print", VM_C_DEBUG, NULL)               /* print a[0] (R) labelled str (may be NULL) */ \
-    X(ASSUME, "assume", VM_C_DEBUG, NULL)             /* fact e[0] for codegen; checked by the interpreter */ \
-    X(EXIT, "exit", VM_C_CTRL, NULL)                  /* end the block now */ \
-    /* variables */                                                          \
-    X(VAR_DEF, "var", VM_C_VAR, NULL)                 /* declare var, initialized with a[0] (register) or e[0] (scalar) */ \
-    X(ASSIGN, "assign", VM_C_VAR, NULL)               /* var = a[0] (register) or e[0] (scalar); var->mut */ \
-    /* structured control flow on uniform scalars */                         \
-    X(FOR, "for", VM_C_CTRL, NULL)                    /* for var in range(e[0], e[1], e[2]) body; step != 0, sign picks the direction */ \
-    X(WHILE, "while", VM_C_CTRL, NULL)                /* while e[0] body */ \
-    X(IF, "if", VM_C_CTRL, NULL)                      /* if e[0] body else orelse */ \
-    X(BREAK, "break", VM_C_CTRL, NULL)                /* leave the innermost for/while */ \
-    X(CONTINUE, "continue", VM_C_CTRL, NULL)          /* next iteration of the innermost for/while */
-
+#define VM_OPS(X)                                                                                  \
+    /* ---- memory */                                                                              \
+    /* res = mem[0] (G tile), masked by G's shape & mask (a[0]?), masked-off = other (a[1]?,       \
+     * default 0) */                                                                               \
+    X(LOAD_GLOBAL, "load_global", VM_C_MEM, NULL, "R-/rr-/G-/---")                                 \
+    /* mem[0] (G tile) = a[0], masked by shape & mask (a[1]?); replicas write once */              \
+    X(STORE_GLOBAL, "store_global", VM_C_MEM, NULL, "--/Rr-/G-/---")                               \
+    /* res[i] = mem[0] at i except coord dim = start[dim] + a[0][i] (int R, broadcast to res);     \
+     * masked, off-range 0 */                                                                      \
+    X(GATHER, "gather", VM_C_MEM, NULL, "R-/R--/G-/---")                                           \
+    /* scalar var = mem[0] (G, every dim an index), converted to var->dtype */                     \
+    X(LOAD_SCALAR, "load_scalar", VM_C_MEM, NULL, "--/---/G-/---")                                 \
+    /* res = mem[0] (S slice) */                                                                   \
+    X(LOAD_SHARED, "load_shared", VM_C_MEM, NULL, "R-/---/S-/---")                                 \
+    /* mem[0] (S slice) = a[0]; replicas write once */                                             \
+    X(STORE_SHARED, "store_shared", VM_C_MEM, NULL, "--/R--/S-/---")                               \
+    /* mem[0] (S slice) <- mem[1] (G tile, same shape, dtype), masked (a[0]?), zero-filled;        \
+     * lands at the matching wait */                                                               \
+    X(COPY_ASYNC, "copy_async", VM_C_MEM, NULL, "--/r--/SG/---")                                   \
+    /* ---- allocation */                                                                          \
+    /* res = S of dtype[shape], res->slayout (row-major unless given) */                           \
+    X(SHARED_ALLOC, "shared_alloc", VM_C_ALLOC, NULL, "S-/---/--/---")                             \
+    /* end of a[0]'s (S) lifetime */                                                               \
+    X(SHARED_FREE, "shared_free", VM_C_ALLOC, NULL, "--/S--/--/---")                               \
+    /* res = G of dtype over a[0]'s (G) bytes from byte e[0], res->gshape, res->gstride */         \
+    X(GLOBAL_VIEW, "global_view", VM_C_ALLOC, NULL, "G-/G--/--/o--")                               \
+    /* res = G of dtype[gshape], zeroed, one per launch shared by all blocks; top level only */    \
+    X(WORKSPACE, "workspace", VM_C_ALLOC, NULL, "G-/---/--/---")                                   \
+    /* ---- asynchronous copies and barriers */                                                    \
+    /* close the group of copy_asyncs issued since the last commit */                              \
+    X(COMMIT, "commit", VM_C_ASYNC, NULL, "--/---/--/---")                                         \
+    /* wait until at most n committed groups are pending */                                        \
+    X(WAIT, "wait", VM_C_ASYNC, NULL, "--/---/--/---")                                             \
+    /* block barrier */                                                                            \
+    X(SYNC, "sync", VM_C_ASYNC, NULL, "--/---/--/---")                                             \
+    /* ---- reinterpretation and conversion */                                                     \
+    /* res = a[0]'s per-thread local bits as dtype, in res's layout (same bits and threads per     \
+     * thread) */                                                                                  \
+    X(VIEW, "view", VM_C_VIEW, NULL, "R-/R--/--/---")                                              \
+    /* res = a[0] converted to dtype (VM.md 3) */                                                  \
+    X(CAST, "cast", VM_C_TERNARY, NULL, "R-/R--/--/---")                                           \
+    /* ---- elementwise unary: res = f(a[0]) */                                                    \
+    /* -x (ints wrap) */                                                                           \
+    X(NEG, "neg", VM_C_UNARY, "-", "R-/R--/--/---")                                                \
+    /* |x| (ints wrap) */                                                                          \
+    X(ABS, "abs", VM_C_UNARY, NULL, "R-/R--/--/---")                                               \
+    /* e^x, floats */                                                                              \
+    X(EXP, "exp", VM_C_UNARY, NULL, "R-/R--/--/---")                                               \
+    /* 2^x, floats */                                                                              \
+    X(EXP2, "exp2", VM_C_UNARY, NULL, "R-/R--/--/---")                                             \
+    /* ln x, floats */                                                                             \
+    X(LOG, "log", VM_C_UNARY, NULL, "R-/R--/--/---")                                               \
+    /* log2 x, floats */                                                                           \
+    X(LOG2, "log2", VM_C_UNARY, NULL, "R-/R--/--/---")                                             \
+    /* floats */                                                                                   \
+    X(SQRT, "sqrt", VM_C_UNARY, NULL, "R-/R--/--/---")                                             \
+    /* 1/sqrt(x), floats */                                                                        \
+    X(RSQRT, "rsqrt", VM_C_UNARY, NULL, "R-/R--/--/---")                                           \
+    /* floats */                                                                                   \
+    X(SIN, "sin", VM_C_UNARY, NULL, "R-/R--/--/---")                                               \
+    /* floats */                                                                                   \
+    X(COS, "cos", VM_C_UNARY, NULL, "R-/R--/--/---")                                               \
+    /* floats */                                                                                   \
+    X(TANH, "tanh", VM_C_UNARY, NULL, "R-/R--/--/---")                                             \
+    /* 1/(1+e^-x), floats */                                                                       \
+    X(SIGMOID, "sigmoid", VM_C_UNARY, NULL, "R-/R--/--/---")                                       \
+    /* x*sigmoid(x), floats */                                                                     \
+    X(SILU, "silu", VM_C_UNARY, NULL, "R-/R--/--/---")                                             \
+    /* bitwise not (ints), logical not (bool) */                                                   \
+    X(NOT, "not", VM_C_UNARY, "~", "R-/R--/--/---")                                                \
+    /* ---- elementwise binary: res = a[0] op a[1], broadcasting, same dtypes */                   \
+    /* vm_binop ADD */                                                                             \
+    X(ADD, "add", VM_C_BINARY, "+", "R-/RR-/--/---")                                               \
+    /* vm_binop SUB */                                                                             \
+    X(SUB, "sub", VM_C_BINARY, "-", "R-/RR-/--/---")                                               \
+    /* vm_binop MUL */                                                                             \
+    X(MUL, "mul", VM_C_BINARY, "*", "R-/RR-/--/---")                                               \
+    /* vm_binop DIV (ints truncate, x/0 = 0) */                                                    \
+    X(DIV, "div", VM_C_BINARY, "/", "R-/RR-/--/---")                                               \
+    /* vm_binop REM */                                                                             \
+    X(REM, "rem", VM_C_BINARY, "%", "R-/RR-/--/---")                                               \
+    /* vm_binop MIN */                                                                             \
+    X(MIN, "min", VM_C_BINARY, NULL, "R-/RR-/--/---")                                              \
+    /* vm_binop MAX */                                                                             \
+    X(MAX, "max", VM_C_BINARY, NULL, "R-/RR-/--/---")                                              \
+    /* ints and bool */                                                                            \
+    X(AND, "and", VM_C_BINARY, "&", "R-/RR-/--/---")                                               \
+    /* ints and bool */                                                                            \
+    X(OR, "or", VM_C_BINARY, "|", "R-/RR-/--/---")                                                 \
+    /* ints and bool */                                                                            \
+    X(XOR, "xor", VM_C_BINARY, "^", "R-/RR-/--/---")                                               \
+    /* ints; >= width gives 0 */                                                                   \
+    X(SHL, "shl", VM_C_BINARY, "<<", "R-/RR-/--/---")                                              \
+    /* ints; arithmetic for signed */                                                              \
+    X(SHR, "shr", VM_C_BINARY, ">>", "R-/RR-/--/---")                                              \
+    /* -> bool */                                                                                  \
+    X(EQ, "eq", VM_C_CMP, "==", "R-/RR-/--/---")                                                   \
+    /* -> bool (NaN != NaN) */                                                                     \
+    X(NE, "ne", VM_C_CMP, "!=", "R-/RR-/--/---")                                                   \
+    /* -> bool */                                                                                  \
+    X(LT, "lt", VM_C_CMP, "<", "R-/RR-/--/---")                                                    \
+    /* -> bool */                                                                                  \
+    X(LE, "le", VM_C_CMP, "<=", "R-/RR-/--/---")                                                   \
+    /* -> bool */                                                                                  \
+    X(GT, "gt", VM_C_CMP, ">", "R-/RR-/--/---")                                                    \
+    /* -> bool */                                                                                  \
+    X(GE, "ge", VM_C_CMP, ">=", "R-/RR-/--/---")                                                   \
+    /* a[0]*a[1]+a[2], one rounding, broadcasting */                                               \
+    X(FMA, "fma", VM_C_TERNARY, NULL, "R-/RRR/--/---")                                             \
+    /* a[0] (bool) ? a[1] : a[2], broadcasting */                                                  \
+    X(WHERE, "where", VM_C_TERNARY, NULL, "R-/RRR/--/---")                                         \
+    /* ---- matrix product and reductions */                                                       \
+    /* a[0][m,k] @ a[1][k,n] + a[2][m,n], accumulated in a[2]'s dtype */                           \
+    X(DOT, "dot", VM_C_DOT, NULL, "R-/RRR/--/---")                                                 \
+    /* sum of a[0] along dim (keepdim: size 1 kept) */                                             \
+    X(REDUCE_SUM, "reduce_sum", VM_C_REDUCE, NULL, "R-/R--/--/---")                                \
+    /* max along dim */                                                                            \
+    X(REDUCE_MAX, "reduce_max", VM_C_REDUCE, NULL, "R-/R--/--/---")                                \
+    /* min along dim */                                                                            \
+    X(REDUCE_MIN, "reduce_min", VM_C_REDUCE, NULL, "R-/R--/--/---")                                \
+    /* i32 index of the max along dim (first on ties) */                                           \
+    X(ARGMAX, "argmax", VM_C_REDUCE, NULL, "R-/R--/--/---")                                        \
+    /* res = k largest along dim, descending; res2 = their i32 indices (first on ties) */          \
+    X(TOPK, "topk", VM_C_REDUCE, NULL, "RR/R--/--/---")                                            \
+    /* inclusive prefix sum along dim, same shape */                                               \
+    X(CUMSUM, "cumsum", VM_C_REDUCE, NULL, "R-/R--/--/---")                                        \
+    /* ---- register shape changes */                                                              \
+    /* a[0] expanded to shape (size-1 dims, leading dims added) */                                 \
+    X(BROADCAST, "broadcast", VM_C_SHAPE, NULL, "R-/R--/--/---")                                   \
+    /* same elements, row-major order, new shape */                                                \
+    X(RESHAPE, "reshape", VM_C_SHAPE, NULL, "R-/R--/--/---")                                       \
+    /* res dim d = a[0] dim perm[d] */                                                             \
+    X(PERMUTE, "permute", VM_C_SHAPE, NULL, "R-/R--/--/---")                                       \
+    /* swap the last two dims (rank >= 2) */                                                       \
+    X(TRANSPOSE, "transpose", VM_C_SHAPE, NULL, "R-/R--/--/---")                                   \
+    /* res = mem[0] (register tile) */                                                             \
+    X(SLICE, "slice", VM_C_SHAPE, NULL, "R-/---/R-/---")                                           \
+    /* a[0] then a[1] along dim (other dims equal) */                                              \
+    X(CONCAT, "concat", VM_C_SHAPE, NULL, "R-/RR-/--/---")                                         \
+    /* ---- global atomics and semaphores */                                                       \
+    /* mem[0] (G tile) += a[0] atomically, masked by shape; replicas once */                       \
+    X(ATOMIC_ADD, "atomic_add", VM_C_ATOMIC, NULL, "--/R--/G-/---")                                \
+    /* spin until mem[0] (G element) == e[0], acquire */                                           \
+    X(LOCK, "lock", VM_C_ATOMIC, NULL, "--/---/G-/e--")                                            \
+    /* mem[0] (G element) = e[0], release, after the block's prior writes */                       \
+    X(RELEASE, "release", VM_C_ATOMIC, NULL, "--/---/G-/e--")                                      \
+    /* ---- register constants */                                                                  \
+    /* res = dtype[shape] of 0 */                                                                  \
+    X(ZEROS, "zeros", VM_C_CONST, NULL, "R-/---/--/---")                                           \
+    /* res = dtype[shape] of e[0] cast to dtype (rank 0: a scalar operand) */                      \
+    X(FULL, "full", VM_C_CONST, NULL, "R-/---/--/e--")                                             \
+    /* res = dtype[n] with 0, 1, ..., n-1 (shape[0] = n) */                                        \
+    X(ARANGE, "arange", VM_C_CONST, NULL, "R-/---/--/---")                                         \
+    /* res = f32[shape] uniform in [0,1), counter-based on (seed e[0], offset e[1] + row-major     \
+     * index) */                                                                                   \
+    X(RAND, "rand", VM_C_CONST, NULL, "R-/---/--/ee-")                                             \
+    /* ---- debugging (once per block) */                                                          \
+    /* printf(str, eargs...) with scalar arguments */                                              \
+    X(PRINTF, "printf", VM_C_DEBUG, NULL, "--/---/--/---")                                         \
+    /* print a[0] (R) labelled str (may be NULL) */                                                \
+    X(PRINT, "print", VM_C_DEBUG, NULL, "--/R--/--/---")                                           \
+    /* fact e[0] for codegen; checked by the interpreter */                                        \
+    X(ASSUME, "assume", VM_C_DEBUG, NULL, "--/---/--/e--")                                         \
+    /* end the block now */                                                                        \
+    X(EXIT, "exit", VM_C_CTRL, NULL, "--/---/--/---")                                              \
+    /* ---- variables */                                                                           \
+    /* declare var, initialized with a[0] (register) or e[0] (scalar) */                           \
+    X(VAR_DEF, "var", VM_C_VAR, NULL, "--/r--/--/o--")                                             \
+    /* var = a[0] (register) or e[0] (scalar); var->mut */                                         \
+    X(ASSIGN, "assign", VM_C_VAR, NULL, "--/r--/--/o--")                                           \
+    /* ---- structured control flow on uniform scalars */                                          \
+    /* for var in range(e[0], e[1], e[2]) body: bounds evaluated once on entry; step != 0, its     \
+     * sign picks the direction */                                                                 \
+    X(FOR, "for", VM_C_CTRL, NULL, "--/---/--/eee")                                                \
+    /* while e[0] body: e[0] evaluated before each iteration */                                    \
+    X(WHILE, "while", VM_C_CTRL, NULL, "--/---/--/e--")                                            \
+    /* if e[0] body else orelse */                                                                 \
+    X(IF, "if", VM_C_CTRL, NULL, "--/---/--/e--")                                                  \
+    /* leave the innermost for/while */                                                            \
+    X(BREAK, "break", VM_C_CTRL, NULL, "--/---/--/---")                                            \
+    /* next iteration of the innermost for/while */                                                \
+    X(CONTINUE, "continue", VM_C_CTRL, NULL, "--/---/--/---")
 typedef enum {
-#define X(id, name, cls, sym) VM_##id,
+#define X(id, name, cls, sym, sig) VM_##id,
     VM_OPS(X)
 #undef X
     VM_NOPS
@@ -438,6 +531,7 @@ typedef struct {
     const char *name;
     InstClass cls;
     const char *sym;
+    const char *sig; /* see VM_OPS */
 } OpInfo;
 extern const OpInfo vm_ops[VM_NOPS];
 const char *vm_op_name(Op op);
@@ -501,7 +595,7 @@ struct Kernel {
     const char *name;
     VmLoc loc;
     Prog *prog;
-    Param **params; /* signature order; shape identifiers where first used */
+    Param **params; /* creation order (a shape identifier usually precedes its tensor) */
     int nparams, cap_params;
     Expr *grid[3];
     int ngrid;      /* 1..3 */
@@ -546,6 +640,7 @@ Param *vm_param_find(Kernel *k, const char *name);
 
 Expr *vm_e_int(Kernel *k, Dtype dt, int64_t v); /* i32 or i64 */
 Expr *vm_e_i32(Kernel *k, int64_t v);
+Expr *vm_e_i64(Kernel *k, int64_t v);
 Expr *vm_e_f32(Kernel *k, double v);
 Expr *vm_e_bool(Kernel *k, bool v);
 Expr *vm_e_param(Kernel *k, Param *p);
@@ -612,6 +707,10 @@ Var *vm_b_var(Kernel *k, const char *name, Value *init);          /* register `v
 Var *vm_b_svar(Kernel *k, const char *name, Expr *init, bool mut); /* scalar var / let */
 void vm_b_assign(Kernel *k, Var *v, Value *x);
 void vm_b_sassign(Kernel *k, Var *v, Expr *x);
+/* A snapshot of a register Var's current contents (`let old = acc`): var->val
+ * itself always reads the slot's latest value, so a later assignment would
+ * show through it. Emitted as broadcast(v->val, its own shape), a copy. */
+Value *vm_b_read(Kernel *k, Var *v);
 /* Control flow: open with for/while/if, vm_b_else once for an if, close
  * with vm_b_end. vm_b_for returns the loop variable. */
 Var *vm_b_for(Kernel *k, const char *name, Expr *start, Expr *end, Expr *step);
@@ -631,8 +730,15 @@ bool vm_verify(Prog *p, VmDiags *d);
 
 /* ---------------------------------------------------------------- infer.c
  * Layout inference (VM.md 4.3): fills every unknown register layout and
- * every missing shared layout, or reports where it cannot. Sets
- * prog->layouts_done on success. */
+ * every missing shared layout (row-major), or reports where it cannot
+ * ("layout of 'x' is unknown: annotate it with @ layout", "conflicting
+ * layouts for 'x' at add: ..."). Explicit layouts are never changed. Rules
+ * (a fixpoint; infer.c has the details): elementwise ops, casts, masks and
+ * var assignments share one layout, broadcast operands get it reduced over
+ * their broadcast dims; reductions reduce; reshape/permute/transpose map;
+ * dot ties only its result to C (mma fragments come from annotations); a
+ * view is never inferred across. Unconstrained loads and constants get
+ * vm_default_layout. Sets prog->layouts_done on success. */
 bool vm_infer_layouts(Prog *p, VmDiags *d);
 /* The coalesced default of a tensor nobody constrains: 16 bytes per thread
  * along the last dim where the shape allows, threads from the innermost dim
@@ -680,15 +786,29 @@ typedef struct {
     void (*out)(void *ctx, const char *s, size_t n);
     void *out_ctx;
     VmText *text;
-    uint64_t max_steps; /* instructions and loop iterations; 0: VM_INTERP_MAX_STEPS */
+    uint64_t max_steps; /* instructions and loop iterations per block;
+                         * 0: VM_INTERP_MAX_STEPS */
 } VmInterpOptions;
 
 /* Runs every block of k's grid on the arguments (opt may be NULL). Returns
- * false with one fault in *faults (the instruction's or parameter's
- * location) when a check fails; memory written before the fault stays
- * written. An empty grid runs nothing and succeeds. */
+ * false when a check fails, with the fault in *faults at the instruction's
+ * or parameter's location (one fault; a rejected shared-memory plan may add
+ * several); memory written before the fault stays written. An empty grid
+ * runs nothing and succeeds. */
 bool vm_interp_launch(Kernel *k, const VmArg *args, int nargs, const VmInterpOptions *opt,
                       VmDiags *faults);
+
+/* interp_bind.c: launch-time binding for the GPU path (tensor data may be
+ * NULL there): checks the arguments and shapes as the interpreter does and
+ * the top-level assumes over parameters only, then gives every Param's
+ * value in vals[param index] (i32/i64 scalars and shape identifiers as
+ * integers, f32 scalars as their IEEE bits, tensors 0) and the grid.
+ * vm_eval_bound evaluates an integer expression over parameters, the grid
+ * size and constants with those values (false when it reads bid, a
+ * variable or is f32). */
+bool vm_launch_bind(Kernel *k, const VmArg *args, int nargs, int64_t *vals, int64_t grid[3],
+                    VmDiags *d);
+bool vm_eval_bound(Kernel *k, const int64_t *vals, const Expr *e, int64_t *out);
 
 /* interp_mem.c: the shared-memory plan both executors use. Walking the
  * program in order, shared_alloc takes the next 128-byte aligned offset above

@@ -1,0 +1,573 @@
+/* codegen/lower_mem.c - memory instructions: global and shared tiles, masks,
+ * sub-byte packing, copy_async, load_scalar, gather, global views and
+ * workspaces (VM.md 2, 3; CODEGEN.md 1).
+ *
+ * Addresses: a global element's address is base + linear index * bytes
+ * (linear = sum (start + coord) * stride, strides row-major unless given),
+ * computed in 32-bit and widened; n-bit elements take bit offsets
+ * (linear * n), a byte address and a shift. A global access is guarded by
+ * the bounds of every dim ((u32)coord < (u32)size, which also catches
+ * negative starts) AND the user mask; a masked-off load gives `other`.
+ * Shared offsets follow the shared layout: strides, then the XOR swizzle
+ * on byte offsets, as integer ops, plus the allocation's planned offset.
+ *
+ * Stores of replicated elements are done by the lowest replica only.
+ * Sub-byte stores: threads may share a byte, so an n-bit element is written
+ * with atom.and (clear) then atom.or (set) on the aligned 32-bit word(s)
+ * holding it (two words when it straddles one, widths 3/5/6/7): correct for
+ * any layout at the cost of atomics. This assumes the aligned 32-bit words
+ * around a global sub-byte tensor are addressable (true for CUDA
+ * allocations, whose bases are 256-byte aligned). Sub-byte loads read one
+ * or two bytes, never past the tensor's last byte.
+ *
+ * copy_async is performed synchronously (plain loads and stores; the VM's
+ * rules make the data visible only after wait + sync anyway), distributed
+ * over the threads by the mask's layout or vm_default_layout. */
+#include <string.h>
+
+#include "codegen/lower.h"
+
+/* ---------------------------------------------------------------- element access */
+
+static TirType mem_type(Dtype dt)
+{
+    int bits = vm_dtype_bits(dt);
+    if (dt == VM_DT_BOOL)
+        return TIR_U8;
+    if (vm_dtype_is_float(dt) && bits >= 16)
+        return bits == 16 ? TIR_B16 : cg_elem_type(dt);
+    bool s = vm_dtype_is_int(dt) && vm_dtype_is_signed(dt);
+    switch (bits) {
+    case 8:
+        return s ? TIR_S8 : TIR_U8;
+    case 16:
+        return s ? TIR_S16 : TIR_U16;
+    default:
+        return cg_elem_type(dt);
+    }
+}
+
+static int ld(CgLower *L, TirSpace sp, TirType rt, TirType mt, TirArg addr, int64_t off, int dst,
+              int guard)
+{
+    TirOp *o = cg_emit(L, TIR_OP_LD, rt);
+    o->type2 = mt;
+    o->space = sp;
+    o->width = tir_type_bits(mt) / 8;
+    o->off = off;
+    o->na = 1;
+    o->a[0] = addr;
+    o->nd = 1;
+    o->d[0] = dst;
+    o->guard = guard;
+    return dst;
+}
+
+static void st(CgLower *L, TirSpace sp, TirType rt, TirType mt, TirArg addr, int64_t off,
+               TirArg v, int guard)
+{
+    TirOp *o = cg_emit(L, TIR_OP_ST, rt);
+    o->type2 = mt;
+    o->space = sp;
+    o->width = tir_type_bits(mt) / 8;
+    o->off = off;
+    o->na = 2;
+    o->a[0] = addr;
+    o->a[1] = v;
+    o->guard = guard;
+}
+
+static void atom_bits(CgLower *L, TirSpace sp, TirAtomOp op, TirArg addr, int64_t off, TirArg v,
+                      int guard)
+{
+    TirOp *o = cg_emit(L, TIR_OP_ATOM, TIR_B32);
+    o->mod = op;
+    o->space = sp;
+    o->scope = sp == TIR_SPACE_SHARED ? TIR_SCOPE_CTA : TIR_SCOPE_GPU;
+    o->off = off;
+    o->na = 2;
+    o->a[0] = addr;
+    o->a[1] = v;
+    o->guard = guard;
+}
+
+/* Loads an element whose first bit is at byte address addr (+off), bit sh
+ * (u32 register; -1 for whole-byte dtypes). Returns the value register; the
+ * load happens only under guard, else the result is `other` (-1: zero). */
+static int elem_load(CgLower *L, TirSpace sp, int addr, int64_t off, int sh, Dtype dt, int guard,
+                     int other)
+{
+    TirType rt = cg_elem_type(dt);
+    int bits = vm_dtype_bits(dt);
+    if (bits >= 8) {
+        TirType lt = rt == TIR_PRED ? TIR_U32 : rt;
+        int d = cg_reg(L, lt, NULL);
+        if (rt == TIR_PRED)
+            cg_mov(L, d, other >= 0 ? cg_R(cg_selp(L, TIR_U32, cg_I(1), cg_I(0), other)) : cg_I(0));
+        else
+            cg_mov(L, d, other >= 0 ? cg_R(other) : cg_I(0));
+        ld(L, sp, lt, mem_type(dt), cg_R(addr), off, d, guard);
+        return rt == TIR_PRED ? cg_setp(L, TIR_CMP_NE, TIR_U32, cg_R(d), cg_I(0)) : d;
+    }
+    int b0 = cg_reg(L, TIR_U32, "byte");
+    cg_mov(L, b0, cg_I(0));
+    ld(L, sp, TIR_U32, TIR_U8, cg_R(addr), off, b0, guard);
+    int w = b0;
+    if (8 % bits) {
+        int b1 = cg_reg(L, TIR_U32, "byte");
+        cg_mov(L, b1, cg_I(0));
+        int end = cg_op2(L, TIR_OP_ADD, TIR_U32, cg_R(sh), cg_I(bits));
+        int two = cg_setp(L, TIR_CMP_GT, TIR_U32, cg_R(end), cg_I(8));
+        ld(L, sp, TIR_U32, TIR_U8, cg_R(addr), off + 1, b1, cg_pand(L, guard, two));
+        int hi = cg_op2(L, TIR_OP_SHL, TIR_U32, cg_R(b1), cg_I(8));
+        w = cg_op2(L, TIR_OP_OR, TIR_U32, cg_R(b0), cg_R(hi));
+    }
+    int v = cg_op3(L, TIR_OP_BFE, rt, cg_R(w), cg_R(sh), cg_I(bits));
+    if (other >= 0 && guard >= 0)
+        v = cg_selp(L, rt, cg_R(v), cg_R(other), guard);
+    return v;
+}
+
+static void elem_store(CgLower *L, TirSpace sp, int addr, int64_t off, int sh, Dtype dt, int val,
+                       int guard)
+{
+    TirType rt = cg_elem_type(dt);
+    int bits = vm_dtype_bits(dt);
+    if (bits >= 8) {
+        int v = val;
+        if (rt == TIR_PRED) {
+            v = cg_selp(L, TIR_U32, cg_I(1), cg_I(0), val);
+            rt = TIR_U32;
+        }
+        st(L, sp, rt, mem_type(dt), cg_R(addr), off, cg_R(v), guard);
+        return;
+    }
+    TirType at = sp == TIR_SPACE_SHARED ? TIR_U32 : TIR_U64;
+    int a = addr;
+    if (off)
+        a = cg_op2(L, TIR_OP_ADD, at, cg_R(a), cg_I(off));
+    int lo2 = cg_cvt(L, TIR_U32, at, TIR_RND_NONE, false, cg_R(a));
+    lo2 = cg_op2(L, TIR_OP_AND, TIR_U32, cg_R(lo2), cg_I(3));
+    int word = cg_op2(L, TIR_OP_AND, at, cg_R(a), cg_I(sp == TIR_SPACE_SHARED ? 0xFFFFFFFCll : -4));
+    int p = cg_op2(L, TIR_OP_SHL, TIR_U32, cg_R(lo2), cg_I(3));
+    p = cg_op2(L, TIR_OP_ADD, TIR_U32, cg_R(p), cg_R(sh));
+    uint32_t mask = (1u << bits) - 1;
+    int code = cg_op2(L, TIR_OP_AND, TIR_U32, cg_R(val), cg_I(mask));
+    int c64 = cg_cvt(L, TIR_U64, TIR_U32, TIR_RND_NONE, false, cg_R(code));
+    int v64 = cg_op2(L, TIR_OP_SHL, TIR_U64, cg_R(c64), cg_R(p));
+    int m64 = cg_op2(L, TIR_OP_SHL, TIR_U64, cg_I(mask), cg_R(p));
+    int n64 = cg_op1(L, TIR_OP_NOT, TIR_U64, cg_R(m64));
+    int vlo = cg_cvt(L, TIR_U32, TIR_U64, TIR_RND_NONE, false, cg_R(v64));
+    int nlo = cg_cvt(L, TIR_U32, TIR_U64, TIR_RND_NONE, false, cg_R(n64));
+    atom_bits(L, sp, TIR_ATOM_AND, cg_R(word), 0, cg_R(nlo), guard);
+    atom_bits(L, sp, TIR_ATOM_OR, cg_R(word), 0, cg_R(vlo), guard);
+    if (32 % bits) {
+        int end = cg_op2(L, TIR_OP_ADD, TIR_U32, cg_R(p), cg_I(bits));
+        int two = cg_pand(L, guard, cg_setp(L, TIR_CMP_GT, TIR_U32, cg_R(end), cg_I(32)));
+        int vhi = cg_cvt(L, TIR_U32, TIR_U64,  TIR_RND_NONE, false,
+                         cg_R(cg_op2(L, TIR_OP_SHR, TIR_U64, cg_R(v64), cg_I(32))));
+        int nhi = cg_cvt(L, TIR_U32, TIR_U64, TIR_RND_NONE, false,
+                         cg_R(cg_op2(L, TIR_OP_SHR, TIR_U64, cg_R(n64), cg_I(32))));
+        atom_bits(L, sp, TIR_ATOM_AND, cg_R(word), 4, cg_R(nhi), two);
+        atom_bits(L, sp, TIR_ATOM_OR, cg_R(word), 4, cg_R(vhi), two);
+    }
+}
+
+/* ---------------------------------------------------------------- global tensors */
+
+int cg_global_base(CgLower *L, const Value *g) { return g ? L->gbase[g->id] : -1; }
+
+bool cg_gtile_init(CgLower *L, const Inst *i, const Tile *t, CgGTile *G)
+{
+    const Value *g = t->base;
+    if (cg_global_base(L, g) < 0)
+        return cg_fail(L, i, "%s: global tensor %s has no base pointer", vm_op_name(i->op),
+                       vm_value_label(L->a, g));
+    G->g = g;
+    G->rank = g->rank;
+    int r = 0;
+    for (int d = 0; d < g->rank; d++) {
+        G->start[d] = t->start[d] ? cg_expr_s32(L, t->start[d]) : -1;
+        G->size[d] = cg_expr_s32(L, g->gshape[d]);
+        G->tmap[d] = t->drop[d] ? -1 : r++;
+    }
+    for (int d = g->rank - 1; d >= 0; d--) {
+        if (g->gstride)
+            G->stride[d] = cg_expr_s32(L, g->gstride[d]);
+        else if (d == g->rank - 1) {
+            G->stride[d] = cg_reg(L, TIR_S32, "stride");
+            cg_mov(L, G->stride[d], cg_I(1));
+        } else
+            G->stride[d] = cg_op2(L, TIR_OP_MUL, TIR_S32, cg_R(G->stride[d + 1]),
+                                  cg_R(G->size[d + 1]));
+    }
+    return true;
+}
+
+/* Element at global coordinates gc[d] (s32 registers): its byte address
+ * (u64), bit shift (u32, -1 for whole bytes) and in-bounds pred. */
+void cg_gtile_addr(CgLower *L, const CgGTile *G, const int *gc, int *addr, int *sh, int *inb)
+{
+    int lin = -1, p = -1;
+    for (int d = 0; d < G->rank; d++) {
+        int q = cg_setp(L, TIR_CMP_LT, TIR_U32, cg_R(gc[d]), cg_R(G->size[d]));
+        p = cg_pand(L, p, q);
+        int m = cg_op2(L, TIR_OP_MUL, TIR_S32, cg_R(gc[d]), cg_R(G->stride[d]));
+        lin = lin < 0 ? m : cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(lin), cg_R(m));
+    }
+    if (lin < 0) {
+        lin = cg_reg(L, TIR_S32, NULL);
+        cg_mov(L, lin, cg_I(0));
+    }
+    *inb = p;
+    int bits = vm_dtype_bits(G->g->dtype);
+    int off;
+    int wide = bits % 8 ? bits : bits / 8;
+    off = cg_op2(L, TIR_OP_MULWIDE, TIR_S64, cg_R(lin), cg_I(wide));
+    L->cur->last->type2 = TIR_S32;
+    *sh = -1;
+    if (bits % 8) {
+        int s64 = cg_op2(L, TIR_OP_AND, TIR_S64, cg_R(off), cg_I(7));
+        *sh = cg_cvt(L, TIR_U32, TIR_S64, TIR_RND_NONE, false, cg_R(s64));
+        off = cg_op2(L, TIR_OP_SHR, TIR_S64, cg_R(off), cg_I(3));
+    }
+    int u = cg_bitcast(L, TIR_U64, TIR_S64, cg_R(off));
+    *addr = cg_op2(L, TIR_OP_ADD, TIR_U64, cg_R(cg_global_base(L, G->g)), cg_R(u));
+}
+
+/* Global coordinates of element l of a tile distributed by coords c. */
+void cg_gtile_coords(CgLower *L, const CgGTile *G, const CgCoords *c, int l, int *gc)
+{
+    for (int d = 0; d < G->rank; d++) {
+        int v = G->tmap[d] >= 0 ? cg_coord(L, c, l, G->tmap[d]) : -1;
+        if (G->start[d] >= 0 && v >= 0)
+            v = cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(G->start[d]), cg_R(v));
+        else if (v < 0 && G->start[d] >= 0)
+            v = G->start[d];
+        else if (v < 0) {
+            v = cg_reg(L, TIR_S32, NULL);
+            cg_mov(L, v, cg_I(0));
+        }
+        gc[d] = v;
+    }
+}
+
+static int *load_global_tile(CgLower *L, const Inst *i, const Tile *t, Layout lay,
+                             const int *mask, const int *other)
+{
+    CgGTile G;
+    if (!cg_gtile_init(L, i, t, &G))
+        return NULL;
+    CgCoords c;
+    cg_coords(L, lay, &c);
+    int *out = vm_alloc(L->a, sizeof(int) * (size_t)(c.n ? c.n : 1));
+    for (int l = 0; l < c.n; l++) {
+        int gc[VM_MAX_DIMS], addr, sh, inb;
+        cg_gtile_coords(L, &G, &c, l, gc);
+        cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
+        int p = cg_pand(L, inb, mask ? mask[l] : -1);
+        out[l] = elem_load(L, TIR_SPACE_GLOBAL, addr, 0, sh, G.g->dtype, p, other ? other[l] : -1);
+    }
+    return out;
+}
+
+static bool store_global_tile(CgLower *L, const Inst *i, const Tile *t, Layout lay,
+                              const int *val, const int *mask)
+{
+    CgGTile G;
+    if (!cg_gtile_init(L, i, t, &G))
+        return false;
+    CgCoords c;
+    cg_coords(L, lay, &c);
+    int rep = cg_replica_pred(L, lay);
+    for (int l = 0; l < c.n; l++) {
+        int gc[VM_MAX_DIMS], addr, sh, inb;
+        cg_gtile_coords(L, &G, &c, l, gc);
+        cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
+        int p = cg_pand(L, cg_pand(L, inb, mask ? mask[l] : -1), rep);
+        elem_store(L, TIR_SPACE_GLOBAL, addr, 0, sh, G.g->dtype, val[l], p);
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- shared tensors */
+
+typedef struct {
+    SharedLayout s;
+    int64_t base; /* planned byte offset of the allocation */
+    int start[VM_MAX_DIMS];
+    int tmap[VM_MAX_DIMS];
+    int rank;
+} STile;
+
+static bool stile_init(CgLower *L, const Inst *i, const Tile *t, STile *S)
+{
+    const Value *v = t->base;
+    if (!v || v->kind != VM_SHARED || vm_shared_layout_of(v, &S->s) != LAY_OK ||
+        L->plan.offset[v->id] < 0)
+        return cg_fail(L, i, "%s: shared tensor without a planned layout", vm_op_name(i->op));
+    S->base = L->plan.offset[v->id];
+    S->rank = v->rank;
+    int r = 0;
+    for (int d = 0; d < v->rank; d++) {
+        S->start[d] = t->start[d] ? cg_expr_s32(L, t->start[d]) : -1;
+        S->tmap[d] = t->drop[d] ? -1 : r++;
+    }
+    return true;
+}
+
+/* Byte address (u32, region-relative) and bit shift (-1: whole bytes) of
+ * element l. The thread part of the linear index is shared by the caller's
+ * loop through tbase (computed on first use). */
+static void stile_addr(CgLower *L, const STile *S, const CgCoords *c, int l, int *tbase,
+                       int *addr, int64_t *off, int *sh)
+{
+    if (*tbase == -2) {
+        int acc = -1;
+        for (int d = 0; d < S->rank; d++) {
+            int v = S->start[d];
+            int cb = S->tmap[d] >= 0 ? c->base[S->tmap[d]] : -1;
+            if (cb >= 0)
+                v = v >= 0 ? cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(v), cg_R(cb)) : cb;
+            if (v < 0 || !S->s.stride[d])
+                continue;
+            if (S->s.stride[d] != 1)
+                v = cg_op2(L, TIR_OP_MUL, TIR_S32, cg_R(v), cg_I(S->s.stride[d]));
+            acc = acc < 0 ? v : cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(acc), cg_R(v));
+        }
+        *tbase = acc;
+    }
+    int64_t k = 0;
+    for (int d = 0; d < S->rank; d++)
+        if (S->tmap[d] >= 0)
+            k += (int64_t)c->cst[l * c->rank + S->tmap[d]] * S->s.stride[d];
+    int bits = S->s.elem_bits;
+    bool swz = S->s.swizzle.bits > 0;
+    *sh = -1;
+    if (*tbase < 0 && !swz && bits % 8 == 0) {
+        int z = cg_reg(L, TIR_U32, "saddr");
+        cg_mov(L, z, cg_I(0));
+        *addr = z;
+        *off = S->base + k * (bits / 8);
+        return;
+    }
+    int lin;
+    if (*tbase < 0) {
+        lin = cg_reg(L, TIR_S32, NULL);
+        cg_mov(L, lin, cg_I(k));
+    } else
+        lin = k ? cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(*tbase), cg_I(k)) : *tbase;
+    int u = cg_bitcast(L, TIR_U32, TIR_S32, cg_R(lin));
+    if (!swz && bits % 8 == 0) {
+        *addr = bits == 8 ? u : cg_op2(L, TIR_OP_MUL, TIR_U32, cg_R(u), cg_I(bits / 8));
+        *off = S->base;
+        return;
+    }
+    int bit = cg_op2(L, TIR_OP_MUL, TIR_U32, cg_R(u), cg_I(bits));
+    int byte = cg_op2(L, TIR_OP_SHR, TIR_U32, cg_R(bit), cg_I(3));
+    if (swz) {
+        LaySwizzle z = S->s.swizzle;
+        int x = cg_op2(L, TIR_OP_SHR, TIR_U32, cg_R(byte), cg_I(z.shift));
+        x = cg_op2(L, TIR_OP_AND, TIR_U32, cg_R(x), cg_I(((1ll << z.bits) - 1) << z.base));
+        byte = cg_op2(L, TIR_OP_XOR, TIR_U32, cg_R(byte), cg_R(x));
+    }
+    if (bits % 8)
+        *sh = cg_op2(L, TIR_OP_AND, TIR_U32, cg_R(bit), cg_I(7));
+    *addr = byte;
+    *off = S->base;
+}
+
+static int *load_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout lay, Dtype dt)
+{
+    STile S;
+    if (!stile_init(L, i, t, &S))
+        return NULL;
+    CgCoords c;
+    cg_coords(L, lay, &c);
+    int *out = vm_alloc(L->a, sizeof(int) * (size_t)(c.n ? c.n : 1));
+    int tb = -2;
+    for (int l = 0; l < c.n; l++) {
+        int addr, sh;
+        int64_t off;
+        stile_addr(L, &S, &c, l, &tb, &addr, &off, &sh);
+        out[l] = elem_load(L, TIR_SPACE_SHARED, addr, off, sh, dt, -1, -1);
+    }
+    return out;
+}
+
+static bool store_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout lay, Dtype dt,
+                              const int *val, const int *guard)
+{
+    STile S;
+    if (!stile_init(L, i, t, &S))
+        return false;
+    CgCoords c;
+    cg_coords(L, lay, &c);
+    int rep = cg_replica_pred(L, lay);
+    int tb = -2;
+    for (int l = 0; l < c.n; l++) {
+        int addr, sh;
+        int64_t off;
+        stile_addr(L, &S, &c, l, &tb, &addr, &off, &sh);
+        elem_store(L, TIR_SPACE_SHARED, addr, off, sh, dt, val[l],
+                   cg_pand(L, rep, guard ? guard[l] : -1));
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- instructions */
+
+static int *mask_of(CgLower *L, const Inst *i, const Value *m, const Value *res)
+{
+    return m ? cg_operand(L, i, m, res->layout, res->rank, res->shape) : NULL;
+}
+
+static bool copy_async(CgLower *L, const Inst *i)
+{
+    int32_t shape[VM_MAX_DIMS];
+    int rank = vm_tile_shape(&i->mem[1], shape);
+    Dtype dt = i->mem[1].base->dtype;
+    Layout lay;
+    const int *mask = NULL;
+    if (i->a[0] && vm_shape_eq(i->a[0]->rank, i->a[0]->shape, rank, shape)) {
+        lay = i->a[0]->layout;
+        CgTensor *mt = cg_val(L, i->a[0]);
+        if (!mt)
+            return cg_fail(L, i, "copy_async: mask not lowered");
+        mask = mt->r;
+    } else if (vm_default_layout(&lay, shape, rank, dt, L->nthreads) != LAY_OK) {
+        return cg_fail(L, i, "copy_async: no layout for the tile");
+    } else if (i->a[0] && !(mask = cg_operand(L, i, i->a[0], lay, rank, shape))) {
+        return false;
+    }
+    int *v = load_global_tile(L, i, &i->mem[1], lay, mask, NULL);
+    return v && store_shared_tile(L, i, &i->mem[0], lay, dt, v, NULL);
+}
+
+static bool load_scalar(CgLower *L, const Inst *i)
+{
+    CgGTile G;
+    if (!cg_gtile_init(L, i, &i->mem[0], &G))
+        return false;
+    int gc[VM_MAX_DIMS], addr, sh, inb;
+    for (int d = 0; d < G.rank; d++) {
+        gc[d] = G.start[d];
+        if (gc[d] < 0) {
+            gc[d] = cg_reg(L, TIR_S32, NULL);
+            cg_mov(L, gc[d], cg_I(0));
+        }
+    }
+    cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
+    int v = elem_load(L, TIR_SPACE_GLOBAL, addr, 0, sh, G.g->dtype, inb, -1);
+    Var *var = i->var;
+    if (!L->svar[var->id])
+        L->svar[var->id] = cg_reg(L, cg_elem_type(var->dtype), var->name);
+    cg_mov(L, L->svar[var->id], cg_R(cg_cast(L, var->dtype, G.g->dtype, v)));
+    return true;
+}
+
+static bool gather(CgLower *L, const Inst *i)
+{
+    Value *r = i->res;
+    CgGTile G;
+    if (!cg_gtile_init(L, i, &i->mem[0], &G))
+        return false;
+    int *idx = cg_operand(L, i, i->a[0], r->layout, r->rank, r->shape);
+    if (!idx)
+        return false;
+    CgCoords c;
+    cg_coords(L, r->layout, &c);
+    CgTensor out = cg_new_tensor(L, c.n, r->dtype, r->name);
+    for (int l = 0; l < c.n; l++) {
+        int gc[VM_MAX_DIMS], addr, sh, inb;
+        cg_gtile_coords(L, &G, &c, l, gc);
+        int ix = cg_cast(L, VM_DT_I32, i->a[0]->dtype, idx[l]);
+        gc[i->dim] = G.start[i->dim] >= 0
+                         ? cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(G.start[i->dim]), cg_R(ix))
+                         : ix;
+        cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
+        int v = elem_load(L, TIR_SPACE_GLOBAL, addr, 0, sh, r->dtype, inb, -1);
+        cg_mov(L, out.r[l], cg_R(v));
+    }
+    L->vals[r->id] = out;
+    return true;
+}
+
+static bool set_result(CgLower *L, const Value *r, const int *regs)
+{
+    if (!regs)
+        return false;
+    int n = lay_local_size(r->layout);
+    CgTensor t = {n, vm_alloc(L->a, sizeof(int) * (size_t)(n ? n : 1))};
+    memcpy(t.r, regs, sizeof(int) * (size_t)n);
+    L->vals[r->id] = t;
+    return true;
+}
+
+bool cg_lower_mem(CgLower *L, const Inst *i)
+{
+    Value *r = i->res;
+    switch (i->op) {
+    case VM_LOAD_GLOBAL: {
+        int *mask = mask_of(L, i, i->a[0], r);
+        int *other = i->a[1] ? cg_operand(L, i, i->a[1], r->layout, r->rank, r->shape) : NULL;
+        if ((i->a[0] && !mask) || (i->a[1] && !other))
+            return false;
+        return set_result(L, r, load_global_tile(L, i, &i->mem[0], r->layout, mask, other));
+    }
+    case VM_STORE_GLOBAL: {
+        Value *v = i->a[0];
+        CgTensor *vt = cg_val(L, v);
+        if (!vt)
+            return cg_fail(L, i, "store_global: value not lowered");
+        int *mask = mask_of(L, i, i->a[1], v);
+        if (i->a[1] && !mask)
+            return false;
+        return store_global_tile(L, i, &i->mem[0], v->layout, vt->r, mask);
+    }
+    case VM_LOAD_SHARED:
+        return set_result(L, r, load_shared_tile(L, i, &i->mem[0], r->layout, r->dtype));
+    case VM_STORE_SHARED: {
+        CgTensor *vt = cg_val(L, i->a[0]);
+        if (!vt)
+            return cg_fail(L, i, "store_shared: value not lowered");
+        return store_shared_tile(L, i, &i->mem[0], i->a[0]->layout, i->a[0]->dtype, vt->r, NULL);
+    }
+    case VM_COPY_ASYNC:
+        return copy_async(L, i);
+    case VM_LOAD_SCALAR:
+        return load_scalar(L, i);
+    case VM_GATHER:
+        return gather(L, i);
+    case VM_SHARED_ALLOC:
+    case VM_SHARED_FREE:
+        return true;
+    case VM_GLOBAL_VIEW: {
+        int base = cg_global_base(L, i->a[0]);
+        if (base < 0)
+            return cg_fail(L, i, "global_view of a tensor without a base pointer");
+        int off = cg_expr(L, i->e[0]);
+        TirType ot = L->t->regs[off].type;
+        int o64 = ot == TIR_S64 ? off : cg_cvt(L, TIR_S64, ot, TIR_RND_NONE, false, cg_R(off));
+        int u = cg_bitcast(L, TIR_U64, TIR_S64, cg_R(o64));
+        L->gbase[r->id] = cg_op2(L, TIR_OP_ADD, TIR_U64, cg_R(base), cg_R(u));
+        return true;
+    }
+    case VM_WORKSPACE: {
+        TirKernel *t = L->t;
+        if (t->nparams >= L->k->nparams + 8)
+            return cg_fail(L, i, "too many workspaces");
+        TirParam *p = &t->params[t->nparams++];
+        p->name = vm_sprintf(L->a, "workspace%d", t->nparams - L->k->nparams - 1);
+        p->kind = TIR_P_PTR;
+        p->type = TIR_U64;
+        p->dtype = r->dtype;
+        p->hidden = true;
+        p->reg = cg_reg(L, TIR_U64, p->name);
+        L->gbase[r->id] = p->reg;
+        return true;
+    }
+    default:
+        return cg_fail(L, i, "%s is not a memory instruction", vm_op_name(i->op));
+    }
+}
