@@ -193,6 +193,13 @@ LPVM_API int lpvm_dtype_bits(const char *dtype); /* 0: unknown */
  * so a seed gives the same data everywhere): floats uniform in [-1, 1)
  * rounded to the dtype, integers uniform over their whole range, bool 0/1. */
 LPVM_API lpvm_status lpvm_fill_random(void *dst, const char *dtype, int64_t numel, uint64_t seed);
+/* Compares numel elements of got with ref (memory images of dtype) under a
+ * tolerance class: "exact" (NULL), "ulp:N" or "acc:K" (runtime/compare.c).
+ * LPVM_OK when every element is within it, LPVM_ERR_RUNTIME otherwise;
+ * *report (may be NULL; lpvm_free): the first mismatches, the count and the
+ * largest error with its index. */
+LPVM_API lpvm_status lpvm_compare(const char *dtype, const void *ref, const void *got, int64_t numel,
+                                  const char *tol, char **report);
 
 #ifdef __cplusplus
 }

@@ -174,8 +174,11 @@ static void let(Chk *c, const Stmt *s)
     Val v = lang_chk_expr(c, s->e);
     c->let_name = NULL;
     switch (v.k) {
-    case V_ERR: return;
-    case V_VOID: lang_chk_err(c, lang_ast_start(s->e), "this expression has no value"); return;
+    case V_ERR: break; /* bound anyway: later uses stay silent */
+    case V_VOID:
+        lang_chk_err(c, lang_ast_start(s->e), "this expression has no value");
+        v.k = V_ERR;
+        break;
     case V_TENSOR:
         if (v.v->var) {
             /* a var's operand reads its current contents at each use: a
@@ -204,7 +207,9 @@ static void var(Chk *c, const Stmt *s)
     Var *var = NULL;
     lang_chk_loc(c, s->loc);
     switch (v.k) {
-    case V_ERR: return;
+    case V_ERR:
+        lang_chk_bind(c, s->name, s->name_loc, v, NULL);
+        return;
     case V_TENSOR: {
         Value *x = lang_chk_tensor(c, v, VM_DT_INVALID, lang_ast_start(s->e));
         if (!x)
@@ -240,6 +245,8 @@ static void assign(Chk *c, const Stmt *s)
         lang_chk_err(c, s->name_loc, "unknown name '%s'", s->name);
         return;
     }
+    if (sym->val.k == V_ERR)
+        return;
     if (!sym->var) {
         lang_chk_err(c, s->name_loc, "cannot assign to '%s': only a var can be assigned", s->name);
         return;
@@ -441,6 +448,76 @@ static void stmt(Chk *c, const Stmt *s)
 
 /* ------------------------------------------------------------ kernels */
 
+/* One runtime parameter; false (reported) when it could not be declared. */
+static bool param(Chk *c, const AstParam *p)
+{
+    lang_chk_loc(c, p->loc);
+    if (!p->global) {
+        Val t = lang_chk_expr(c, p->type);
+        if (t.k == V_ERR)
+            return false;
+        if (t.k != V_DTYPE || (t.dt != VM_DT_I32 && t.dt != VM_DT_I64 && t.dt != VM_DT_F32)) {
+            lang_chk_err(c, p->type->loc,
+                    "a scalar parameter is i32, i64 or f32 (tensors are 'global dtype[...]')");
+            return false;
+        }
+        lang_chk_loc(c, p->loc);
+        Param *vp = vm_param_scalar(c->k, p->name, t.dt);
+        lang_chk_bind(c, p->name, p->loc, vscalar(vm_e_param(c->k, vp)), NULL);
+        return true;
+    }
+    const Ast *ty = p->type;
+    if (ty->kind != AST_INDEX) {
+        lang_chk_err(c, ty->loc, "a global tensor parameter needs a shape: dtype[d0, d1, ...]");
+        return false;
+    }
+    Val dv = lang_chk_expr(c, ty->a);
+    if (dv.k == V_ERR)
+        return false;
+    if (dv.k != V_DTYPE) {
+        lang_chk_err(c, ty->a->loc, "expected a dtype, got %s", lang_chk_kind_name(&dv));
+        return false;
+    }
+    if (ty->nargs < 1 || ty->nargs > VM_MAX_DIMS) {
+        lang_chk_err(c, ty->loc, "a tensor has 1 to %d dims", VM_MAX_DIMS);
+        return false;
+    }
+    Expr *shape[VM_MAX_DIMS];
+    bool ok = true;
+    for (int d = 0; d < ty->nargs && ok; d++) {
+        const Ast *x = ty->args[d];
+        if (x->kind == AST_NAME && !lang_chk_lookup(c, x->str) && !reserved(x->str)) {
+            lang_chk_loc(c, x->loc);
+            Param *dp = vm_param_dim(c->k, x->str);
+            lang_chk_bind(c, x->str, x->loc, vscalar(vm_e_param(c->k, dp)), NULL);
+            shape[d] = vm_e_param(c->k, dp);
+            continue;
+        }
+        if (x->kind == AST_SLICE || x->kind == AST_KWARG) {
+            lang_chk_err(c, x->loc, "a shape lists sizes");
+            ok = false;
+            break;
+        }
+        Val v = lang_chk_expr(c, x);
+        shape[d] = lang_chk_scalar(c, v, VM_DT_I32, x->loc);
+        if (!shape[d])
+            ok = false;
+        else if (shape[d]->dtype != VM_DT_I32) {
+            lang_chk_err(c, x->loc, "a shape size is an i32 expression");
+            ok = false;
+        } else if (v.k == V_INT && v.i <= 0) {
+            lang_chk_err(c, x->loc, "a size must be positive");
+            ok = false;
+        }
+    }
+    if (!ok)
+        return false;
+    lang_chk_loc(c, p->loc);
+    Param *vp = vm_param_tensor(c->k, p->name, dv.dt, ty->nargs, shape);
+    lang_chk_bind(c, p->name, p->loc, vtensor(vp->value), NULL);
+    return true;
+}
+
 static void params(Chk *c)
 {
     const AstKernel *ak = c->ak;
@@ -456,70 +533,9 @@ static void params(Chk *c)
     }
     for (int i = 0; i < ak->nparams; i++) {
         const AstParam *p = &ak->params[i];
-        lang_chk_loc(c, p->loc);
-        if (!p->global) {
-            Val t = lang_chk_expr(c, p->type);
-            if (t.k == V_ERR)
-                continue;
-            if (t.k != V_DTYPE || (t.dt != VM_DT_I32 && t.dt != VM_DT_I64 && t.dt != VM_DT_F32)) {
-                lang_chk_err(c, p->type->loc,
-                        "a scalar parameter is i32, i64 or f32 (tensors are 'global dtype[...]')");
-                continue;
-            }
-            lang_chk_loc(c, p->loc);
-            Param *vp = vm_param_scalar(c->k, p->name, t.dt);
-            lang_chk_bind(c, p->name, p->loc, vscalar(vm_e_param(c->k, vp)), NULL);
-            continue;
-        }
-        const Ast *ty = p->type;
-        if (ty->kind != AST_INDEX) {
-            lang_chk_err(c, ty->loc, "a global tensor parameter needs a shape: dtype[d0, d1, ...]");
-            continue;
-        }
-        Val dv = lang_chk_expr(c, ty->a);
-        if (dv.k == V_ERR)
-            continue;
-        if (dv.k != V_DTYPE) {
-            lang_chk_err(c, ty->a->loc, "expected a dtype, got %s", lang_chk_kind_name(&dv));
-            continue;
-        }
-        if (ty->nargs < 1 || ty->nargs > VM_MAX_DIMS) {
-            lang_chk_err(c, ty->loc, "a tensor has 1 to %d dims", VM_MAX_DIMS);
-            continue;
-        }
-        Expr *shape[VM_MAX_DIMS];
-        bool ok = true;
-        for (int d = 0; d < ty->nargs && ok; d++) {
-            const Ast *x = ty->args[d];
-            if (x->kind == AST_NAME && !lang_chk_lookup(c, x->str) && !reserved(x->str)) {
-                lang_chk_loc(c, x->loc);
-                Param *dp = vm_param_dim(c->k, x->str);
-                lang_chk_bind(c, x->str, x->loc, vscalar(vm_e_param(c->k, dp)), NULL);
-                shape[d] = vm_e_param(c->k, dp);
-                continue;
-            }
-            if (x->kind == AST_SLICE || x->kind == AST_KWARG) {
-                lang_chk_err(c, x->loc, "a shape lists sizes");
-                ok = false;
-                break;
-            }
-            Val v = lang_chk_expr(c, x);
-            shape[d] = lang_chk_scalar(c, v, VM_DT_I32, x->loc);
-            if (!shape[d])
-                ok = false;
-            else if (shape[d]->dtype != VM_DT_I32) {
-                lang_chk_err(c, x->loc, "a shape size is an i32 expression");
-                ok = false;
-            } else if (v.k == V_INT && v.i <= 0) {
-                lang_chk_err(c, x->loc, "a size must be positive");
-                ok = false;
-            }
-        }
-        if (!ok)
-            continue;
-        lang_chk_loc(c, p->loc);
-        Param *vp = vm_param_tensor(c->k, p->name, dv.dt, ty->nargs, shape);
-        lang_chk_bind(c, p->name, p->loc, vtensor(vp->value), NULL);
+        Sym *sy = lang_chk_lookup(c, p->name);
+        if (!param(c, p) && !(sy && sy->scope == c->scope))
+            lang_chk_bind(c, p->name, p->loc, (Val){.k = V_ERR}, NULL);
     }
 }
 

@@ -88,7 +88,7 @@ Val lang_chk_f_shared(Chk *c, Args *a)
     if (lay_shared_parse(s, v.sl, &pos, err, sizeof err) != LAY_OK) {
         LangLoc at = a->call->loc;
         if (pos > 0 && !memchr(s, '\n', (size_t)pos))
-            at.col += pos;
+            at.col += pos - 1;
         return lang_chk_err(c, at, "bad shared layout literal: %s", err);
     }
     return v;

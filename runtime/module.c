@@ -222,10 +222,20 @@ lpvm_status rt_bind_args(lpvm_context *ctx, Kernel *k, const lpvm_arg *args, siz
                              p->name, a->rank, p->rank);
                 goto done;
             }
-            size_t nbytes = a->nbytes ? a->nbytes : a->buffer->n;
+            /* nbytes 0: exactly what the shape needs; the binder checks
+             * an explicit one against the shape. */
+            int64_t numel = 1;
+            for (int d = 0; d < a->rank; d++)
+                numel = a->shape[d] < 0 || numel < 0 ? -1 : numel * a->shape[d];
+            if (numel < 0) {
+                st = rt_fail(ctx, LPVM_ERR_INVALID, "argument %d ('%s'): negative shape", i, p->name);
+                goto done;
+            }
+            size_t nbytes = a->nbytes ? a->nbytes : vm_packed_bytes(p->dtype, (size_t)numel);
             if (nbytes > a->buffer->n) {
-                st = rt_fail(ctx, LPVM_ERR_INVALID, "argument %d ('%s'): %zu bytes given, the buffer has %zu",
-                             i, p->name, nbytes, a->buffer->n);
+                st = rt_fail(ctx, LPVM_ERR_INVALID,
+                             "argument %d ('%s'): its shape needs %zu bytes, the buffer has %zu", i, p->name,
+                             nbytes, a->buffer->n);
                 goto done;
             }
             /* The exact size check (numel * bits) is the binder's, shared by both executors. */
