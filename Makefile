@@ -96,6 +96,10 @@ demo: all
 	$(B)/lpvm dtypes
 	@echo
 	$(B)/lpvm layout "local(2,1) * spatial(8,4) * local(1,2)"
+	@echo
+	$(B)/lpvm check samples/kernels/gemv_u3.lpk
+	$(B)/lpvm run samples/kernels/gemv_u3.lpk --spec wt=u3,group=128 --arg x=random:1:1024 \
+	  --arg w=random:2:64x384 --arg scale=random:3:64x8 --arg y=zeros:64 --show y
 
 # ---- GPU runner: plain C, public API only, carried to the GPU machine with build/
 $(B)/lpvm-gpu-tests: $(GPU_SRCS:%.c=$(O)/obj/%.o) $(B)/liblpvm.so

@@ -193,6 +193,9 @@ LPVM_API int lpvm_dtype_bits(const char *dtype); /* 0: unknown */
  * so a seed gives the same data everywhere): floats uniform in [-1, 1)
  * rounded to the dtype, integers uniform over their whole range, bool 0/1. */
 LPVM_API lpvm_status lpvm_fill_random(void *dst, const char *dtype, int64_t numel, uint64_t seed);
+/* Element i of a memory image of dtype, as a double (exact for every dtype
+ * but 64-bit integers); NaN for an unknown dtype. */
+LPVM_API double lpvm_value(const char *dtype, const void *data, int64_t i);
 /* Compares numel elements of got with ref (memory images of dtype) under a
  * tolerance class: "exact" (NULL), "ulp:N" or "acc:K" (runtime/compare.c).
  * LPVM_OK when every element is within it, LPVM_ERR_RUNTIME otherwise;
@@ -200,6 +203,59 @@ LPVM_API lpvm_status lpvm_fill_random(void *dst, const char *dtype, int64_t nume
  * largest error with its index. */
 LPVM_API lpvm_status lpvm_compare(const char *dtype, const void *ref, const void *got, int64_t numel,
                                   const char *tol, char **report);
+
+/* ---- benchmarking (CODEGEN.md 5; runtime/bench.c). GPU contexts only:
+ * on the interpreter every call below returns LPVM_ERR_NO_GPU (after its
+ * arguments are checked). All times are CUDA-event times in microseconds. */
+
+typedef struct {
+    int b2b_launches; /* launches per back-to-back run; 0: 50 */
+    int b2b_runs;     /* back-to-back runs, median taken; 0: 30 */
+    int single_runs;  /* single-launch runs, median taken; 0: 100 */
+    int warmup;       /* untimed launches first; 0: 5 */
+    int flush_l2;     /* 1: before each single launch, memset a scratch buffer of 2x L2 */
+    double budget_s;  /* 0: 30. Expected GPU time of one mode above this: fewer
+                       * runs (at least 3) and launches (at least 2), as the result says */
+} lpvm_bench_opts;
+
+typedef struct {
+    double b2b_us, b2b_min_us, b2b_max_us;          /* per launch, median over runs */
+    double single_us, single_min_us, single_max_us; /* median over runs */
+    double enqueue_us;  /* host time to queue one launch */
+    int b2b_launches, b2b_runs, single_runs; /* what was run */
+} lpvm_bench_result;
+
+/* Queues one launch of argument set `set` (0 <= set < nsets) on `stream`. */
+typedef lpvm_status (*lpvm_bench_fn)(void *user, int set, lpvm_stream stream);
+
+/* Times fn with the two methods of CODEGEN.md 5 on a stream of its own:
+ * (1) back to back: b2b_launches calls queued between two events (behind a
+ * kernel that holds the GPU until they are all queued), divided by their
+ * count, the median of b2b_runs runs; (2) single launch: events around one
+ * call, the median of single_runs runs. Calls rotate over the nsets argument
+ * sets (launch i of a run, run r: set (r + i) % nsets), so that with sets
+ * larger than L2 together their data comes from memory. o may be NULL. */
+LPVM_API lpvm_status lpvm_bench_callback(lpvm_context *ctx, lpvm_bench_fn fn, void *user, int nsets,
+                                         const lpvm_bench_opts *o, lpvm_bench_result *r);
+/* lpvm_bench_callback over lpvm_launch(k, arg_sets[set], nargs, stream). */
+LPVM_API lpvm_status lpvm_bench(lpvm_kernel *k, const lpvm_arg *const *arg_sets, int nsets,
+                                size_t nargs, const lpvm_bench_opts *o, lpvm_bench_result *r);
+/* Device-to-device copy bandwidth in GB/s (1e9 bytes/s): bytes read + bytes
+ * written over the event time of one copy of `bytes`, the median of 10. */
+LPVM_API lpvm_status lpvm_bench_copy_bandwidth(lpvm_context *ctx, size_t bytes, double *gbps);
+
+/* The buffer's device address (for handing it to cuBLAS); 0 on the interpreter. */
+LPVM_API uint64_t lpvm_buffer_device_ptr(const lpvm_buffer *buf);
+
+typedef struct {
+    char name[256];
+    int cc_major, cc_minor, sm_count, l2_bytes;
+    size_t total_mem;
+    int clock_khz, mem_clock_khz, mem_bus_bits; /* 0 where the driver does not say */
+} lpvm_device_info;
+/* The context's GPU; on the interpreter name "interpreter", the rest 0, and
+ * LPVM_ERR_NO_GPU. */
+LPVM_API lpvm_status lpvm_device_get_info(const lpvm_context *ctx, lpvm_device_info *info);
 
 #ifdef __cplusplus
 }

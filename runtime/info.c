@@ -126,3 +126,18 @@ lpvm_status lpvm_fill_random(void *dst, const char *dtype, int64_t numel, uint64
     }
     return LPVM_OK;
 }
+
+double lpvm_value(const char *dtype, const void *data, int64_t i)
+{
+    Dtype dt = dtype_of(dtype);
+    if (dt == VM_DT_INVALID || !data || i < 0)
+        return NAN;
+    int bits = vm_dtype_bits(dt);
+    Code c = vm_bits_get(data, (uint64_t)i * (uint64_t)bits, bits);
+    const DtypeInfo *in = vm_dtype_info(dt);
+    if (in->kind == VM_INT)
+        return (double)vm_decode_int(dt, c);
+    if (in->kind != VM_FLOAT)
+        return (double)vm_decode_uint(dt, c);
+    return vm_decode(dt, c);
+}

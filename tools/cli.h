@@ -8,7 +8,7 @@ enum { CLI_MAX_PAIRS = 64 };
 
 /* The options every kernel subcommand understands. */
 typedef struct {
-    const char *file, *kernel, *spec, *arch, *emit, *dump;
+    const char *file, *kernel, *spec, *arch, *emit, *dump, *show;
     lpvm_backend backend;
     int interp;
     int nargs, nouts;

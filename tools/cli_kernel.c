@@ -27,6 +27,7 @@ int cli_parse(int argc, char **argv, CliOpts *o)
             {"-k", offsetof(CliOpts, kernel)},     {"--kernel", offsetof(CliOpts, kernel)},
             {"--spec", offsetof(CliOpts, spec)},   {"--arch", offsetof(CliOpts, arch)},
             {"--emit", offsetof(CliOpts, emit)},   {"--dump", offsetof(CliOpts, dump)},
+            {"--show", offsetof(CliOpts, show)},
             {"--backend", 0},                      {"--arg", 0},
             {"--out", 0},
         };

@@ -7,7 +7,10 @@
  *   --arg NAME=FILE.npy:DIMS     a packed sub-byte tensor (1-D u8 bytes)
  *                                with its logical shape, e.g. :4096x1024
  *   --arg NAME=random:SEED:DIMS  random contents (lpvm_fill_random)
+ *   --arg NAME=zeros:DIMS        zero-filled (an output)
  *   --arg NAME=VALUE             a scalar (i32, i64, f32)
+ *   --show NAME                  print the tensor's first elements after
+ *                                the launch
  *   --out NAME=FILE.npy          a tensor argument written back after the
  *                                launch (bf16/f8 as raw u16/u8 bits, packed
  *                                sub-byte tensors as 1-D u8 bytes) */
@@ -69,7 +72,18 @@ static int tensor_arg(lpvm_context *ctx, RunArg *r, lpvm_arg *a)
     *a = lpvm_arg_tensor(NULL, r->p.dtype, 0, NULL);
     void *host = NULL;
     size_t nbytes = 0;
-    if (!strncmp(v, "random:", 7)) {
+    if (!strncmp(v, "zeros:", 6)) {
+        if (parse_dims(v + 6, a)) {
+            fprintf(stderr, "lpvm: --arg %s=zeros:DIMS (e.g. zeros:64x128), not '%s'\n", name, v);
+            return -1;
+        }
+        nbytes = lpvm_dtype_bytes(r->p.dtype, numel_of(a));
+        host = calloc(1, nbytes ? nbytes : 1);
+        if (!host) {
+            fprintf(stderr, "lpvm: --arg %s: out of memory\n", name);
+            return -1;
+        }
+    } else if (!strncmp(v, "random:", 7)) {
         char *end;
         unsigned long long seed = strtoull(v + 7, &end, 10);
         if (*end != ':' || parse_dims(end + 1, a)) {
@@ -247,6 +261,19 @@ int cli_run(int argc, char **argv)
     }
     fputs(lpvm_launch_output(ctx), stdout);
     rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (!ra[i].p.is_tensor || !o.show || strcmp(o.show, ra[i].p.name))
+            continue;
+        size_t nb = lpvm_buffer_size(ra[i].buf);
+        unsigned char *h = malloc(nb ? nb : 1);
+        if (h && lpvm_buffer_download(ra[i].buf, 0, h, nb) == LPVM_OK) {
+            printf("%s (%s, %lld elements):", ra[i].p.name, ra[i].p.dtype, (long long)ra[i].numel);
+            for (int64_t j = 0; j < ra[i].numel && j < 16; j++)
+                printf(" %.6g", lpvm_value(ra[i].p.dtype, h, j));
+            printf("%s\n", ra[i].numel > 16 ? " ..." : "");
+        }
+        free(h);
+    }
     for (int i = 0; i < n; i++) {
         const char *path = find_pair(o.outs, o.nouts, ra[i].p.name);
         if (path && (!ra[i].p.is_tensor || write_out(&ra[i], &args[i], path)))

@@ -146,6 +146,18 @@ static char *dupf(const char *fmt, const char *s, int id)
     return p;
 }
 
+/* name, or name_<id> (repeatedly) while it is taken; records the result. */
+static char *unique(Count *given, int cap, char *name, int id)
+{
+    while (count_of(given, cap, name)) {
+        char *n = dupf("%s_%d", name, id);
+        free(name);
+        name = n;
+    }
+    bump(given, cap, name);
+    return name;
+}
+
 static void make_names(P *p)
 {
     const Kernel *k = p->k;
@@ -169,12 +181,19 @@ static void make_names(P *p)
     p->vname = calloc((size_t)k->nvalues + 1, sizeof *p->vname);
     if (!p->varname || !p->vname)
         abort();
+    /* the names given so far, to keep generated ones from clashing */
+    Count *given = calloc((size_t)nc, sizeof *given);
+    if (!given)
+        abort();
+    for (int i = 0; i < k->nparams; i++)
+        bump(given, nc, k->params[i]->name);
     for (int i = 0; i < k->nvars; i++) {
         const Var *v = k->vars[i];
         if (v->name && ident_ok(v->name) && count_of(cnt, nc, v->name) == 1)
             p->varname[i] = dupf("%s", v->name, 0);
         else
             p->varname[i] = dupf("%s_v%d", v->name && ident_ok(v->name) ? v->name : "", v->id);
+        p->varname[i] = unique(given, nc, p->varname[i], v->id);
     }
     for (int i = 0; i < k->nvalues; i++) {
         const Value *v = k->values[i];
@@ -184,12 +203,15 @@ static void make_names(P *p)
             p->vname[i] = dupf("%s", p->varname[v->var->id], 0);
         else if (v->param)
             p->vname[i] = dupf("%s", v->param->name, 0);
-        else if (v->name && ident_ok(v->name) && count_of(cnt, nc, v->name) == 1)
-            p->vname[i] = dupf("%s", v->name, 0);
-        else if (v->name && ident_ok(v->name))
-            p->vname[i] = dupf("%s_%d", v->name, v->id);
-        else
-            p->vname[i] = dupf("%s_%d", "", v->id);
+        else {
+            if (v->name && ident_ok(v->name) && count_of(cnt, nc, v->name) == 1)
+                p->vname[i] = dupf("%s", v->name, 0);
+            else if (v->name && ident_ok(v->name))
+                p->vname[i] = dupf("%s_%d", v->name, v->id);
+            else
+                p->vname[i] = dupf("%s_%d", "", v->id);
+            p->vname[i] = unique(given, nc, p->vname[i], v->id);
+        }
     }
     /* topk: the instruction is named after its first result */
     for (int i = 0; i < k->nvalues; i++) {
@@ -204,6 +226,7 @@ static void make_names(P *p)
         free(base);
     }
     free(cnt);
+    free(given);
 }
 
 static void free_names(P *p)
