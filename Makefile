@@ -47,9 +47,9 @@ TOOL_LIB_SRCS := $(filter-out tools/lpvm.c,$(TOOL_SRCS))
 TEST_SRCS := $(wildcard tests/*.c)
 GPU_SRCS  := $(wildcard tests/gpu/*.c)
 
-.PHONY: all test gpu clean fuzz fuzz-smoke test-sanitize demo
+.PHONY: all test gpu clean fuzz fuzz-smoke test-sanitize demo samples
 .DEFAULT_GOAL := all
-all: $(B)/liblpvm.so $(B)/lpvm
+all: $(B)/liblpvm.so $(B)/lpvm $(B)/samples/jit
 
 # ---- generated parser and lexer
 $(O)/gen/%.tab.c $(O)/gen/%.tab.h: %.y
@@ -82,6 +82,12 @@ $(B)/liblpvm.so: $(OBJS) tools/liblpvm.map
 $(B)/lpvm: $(TOOL_SRCS:%.c=$(O)/obj/%.o) $(B)/liblpvm.so
 	$(CC) -o $@ $(filter %.o,$^) -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN'
 
+# ---- samples: host programs on the public API only, linked to liblpvm.so
+$(B)/samples/jit: samples/jit/jit.c include/lpvm.h $(B)/liblpvm.so
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -Iinclude -o $@ $< -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN/..' -lm
+samples: $(B)/samples/jit
+
 # ---- tests: internal symbols from the static archive, LLVM from its shared library
 $(B)/tests/lpvm-tests: $(TEST_SRCS:%.c=$(O)/obj/%.o) $(TOOL_LIB_SRCS:%.c=$(O)/obj/%.o) $(O)/liblpvm.a
 	@mkdir -p $(dir $@)
@@ -105,6 +111,15 @@ demo: all
 $(B)/lpvm-gpu-tests: $(GPU_SRCS:%.c=$(O)/obj/%.o) $(B)/liblpvm.so
 	$(CC) -o $@ $(filter %.o,$^) -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN' -lm
 gpu: $(B)/lpvm-gpu-tests
+
+# ---- benchmarks (bench/README.md): plain C, public API only, carried with build/
+BENCH_PROGS := $(filter-out common,$(patsubst bench/%.c,%,$(wildcard bench/*.c)))
+$(B)/bench/%: bench/%.c bench/common.c bench/common.h include/lpvm.h $(B)/liblpvm.so
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(CFLAGS) $(WARN) -I. -Iinclude -o $@ bench/$*.c bench/common.c -L$(B) -llpvm -Wl,-rpath,'$$ORIGIN/..' -ldl -lm
+bench: $(BENCH_PROGS:%=$(B)/bench/%)
+all: bench
+.PHONY: bench
 
 # ---- the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -172,7 +172,7 @@ static int clamp_runs(int want, int least, double budget_us, double each_us)
 static lpvm_status run_all(Bench *b, const lpvm_bench_opts *o, lpvm_bench_result *r)
 {
     lpvm_status st;
-    double t0 = 0, t;
+    double t0 = 0, t = 0;
     /* warm-up, timing the host's queueing from the second call on */
     for (int i = 0; i < o->warmup; i++) {
         if (i == 1)
@@ -199,7 +199,7 @@ static lpvm_status run_all(Bench *b, const lpvm_bench_opts *o, lpvm_bench_result
     double hold = 2 * n * (r->enqueue_us > 1 ? r->enqueue_us : 1) + 50;
     st = LPVM_OK;
     for (int i = 0; i < runs && st == LPVM_OK; i++) {
-        double host;
+        double host = 0;
         for (int retry = 0;; retry++) {
             if ((st = b2b_run(b, i, n, hold, &t, &host)) != LPVM_OK || host < 0.8 * hold ||
                 retry == HOLD_RETRIES)
