@@ -49,7 +49,7 @@ static lpvm_status emit(lpvm_context *ctx, const TirKernel *tir, lpvm_text what,
         CgTarget t = {.arch = ctx->arch,
                       .ptx_version = cg_ptx_version_for(ctx->arch, tir->ptx_needed),
                       .opt_level = 2,
-                      .passes = "default<O2>"};
+                      .passes = NULL}; /* CG_LLVM_PASSES */
         if (cg_emit_llvm(tir, &t, what == LPVM_TEXT_LLVM ? &llvm : NULL, &ptx, &err))
             return rt_fail_take(ctx, LPVM_ERR_TOOLCHAIN, err);
         *text = what == LPVM_TEXT_LLVM ? llvm : ptx;
