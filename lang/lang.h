@@ -274,12 +274,4 @@ LangStatus lang_list_kernels(const char *src, size_t len, const char *filename, 
                              int *n, LangDiags *d);
 void lang_free_names(char **names, int n);
 
-/* ---------------------------------------------------------------- vm/print.c
- * The IR printer (it prints this language, so lang/ owns it). Declared here
- * until vm/vm.h carries it: a concrete Prog as canonical source, every layout
- * explicit; lang_compile of the text gives a program that prints the same.
- * malloc'd; the caller frees. */
-char *vm_print(const Prog *p);
-char *vm_print_kernel(const Kernel *k);
-
 #endif

@@ -110,6 +110,12 @@ lpvm_status lpvm_kernel_get(lpvm_module *m, const char *name, const char *spec, 
             *out = k;
             return LPVM_OK;
         }
+    int known = !name;
+    for (int i = 0; name && i < m->nnames; i++)
+        known |= !strcmp(m->names[i], name);
+    if (!known)
+        return rt_fail(ctx, LPVM_ERR_INVALID, "%s: no kernel named '%s' (the file has %d kernel%s)",
+                       m->filename, name, m->nnames, m->nnames == 1 ? "" : "s");
     lpvm_kernel *k = calloc(1, sizeof *k);
     if (!k)
         return rt_fail(ctx, LPVM_ERR_NOMEM, "out of memory");
@@ -147,6 +153,8 @@ lpvm_status lpvm_kernel_text(lpvm_kernel *k, lpvm_text what, char **text)
         return LPVM_ERR_INVALID;
     *text = NULL;
     lpvm_context *ctx = k->mod->ctx;
+    if (what > LPVM_TEXT_PTX)
+        return rt_fail(ctx, LPVM_ERR_INVALID, "lpvm_kernel_text: unknown text kind %d", (int)what);
     if (what == LPVM_TEXT_SOURCE) {
         *text = vm_print_kernel(k->k);
         return *text ? LPVM_OK : rt_fail(ctx, LPVM_ERR_NOMEM, "out of memory");
@@ -327,6 +335,20 @@ lpvm_status lpvm_kernel_param(const lpvm_kernel *k, int i, lpvm_param_info *info
     return rt_fail(k->mod->ctx, LPVM_ERR_INVALID, "kernel '%s' has no parameter %d", k->k->name, i);
 }
 
+/* Whether every parameter e reads was given. */
+static int given_all(const Kernel *K, const Expr *e, const char *given)
+{
+    if (!e)
+        return 1;
+    if (e->kind == VM_E_PARAM) {
+        for (int j = 0; j < K->nparams; j++)
+            if (K->params[j] == e->param)
+                return given[j];
+        return 0;
+    }
+    return given_all(K, e->a, given) && given_all(K, e->b, given) && given_all(K, e->c, given);
+}
+
 lpvm_status lpvm_kernel_param_shape(lpvm_kernel *k, int i, const char *values, int *rank,
                                     int64_t shape[LPVM_MAX_RANK])
 {
@@ -335,8 +357,12 @@ lpvm_status lpvm_kernel_param_shape(lpvm_kernel *k, int i, const char *values, i
     lpvm_context *ctx = k->mod->ctx;
     Kernel *K = k->k;
     int64_t *vals = calloc((size_t)K->nparams + 1, sizeof *vals);
-    if (!vals)
+    char *given = calloc((size_t)K->nparams + 1, 1);
+    if (!vals || !given) {
+        free(vals);
+        free(given);
         return rt_fail(ctx, LPVM_ERR_NOMEM, "out of memory");
+    }
     lpvm_status st = LPVM_OK;
     for (const char *s = values; *s && st == LPVM_OK;) {
         size_t nlen = strcspn(s, "=,");
@@ -350,7 +376,7 @@ lpvm_status lpvm_kernel_param_shape(lpvm_kernel *k, int i, const char *values, i
             st = rt_fail(ctx, LPVM_ERR_INVALID, "bad value list '%s' for kernel '%s' (name=integer,...)",
                          values, K->name);
         else
-            vals[j] = v;
+            vals[j] = v, given[j] = 1;
         s = end && *end == ',' ? end + 1 : end ? end : s + strlen(s);
     }
     int n = 0;
@@ -364,7 +390,7 @@ lpvm_status lpvm_kernel_param_shape(lpvm_kernel *k, int i, const char *values, i
         }
         *rank = p->rank;
         for (int d = 0; d < p->rank && st == LPVM_OK; d++)
-            if (!vm_eval_bound(K, vals, p->shape[d], &shape[d]))
+            if (!given_all(K, p->shape[d], given) || !vm_eval_bound(K, vals, p->shape[d], &shape[d]))
                 st = rt_fail(ctx, LPVM_ERR_INVALID, "the shape of '%s' needs a value not given in '%s'",
                              p->name, values);
         break;
@@ -372,5 +398,6 @@ lpvm_status lpvm_kernel_param_shape(lpvm_kernel *k, int i, const char *values, i
     if (st == LPVM_OK && n <= i)
         st = rt_fail(ctx, LPVM_ERR_INVALID, "kernel '%s' has no parameter %d", K->name, i);
     free(vals);
+    free(given);
     return st;
 }

@@ -54,7 +54,7 @@ static char *read_sample(const char *name)
     return s;
 }
 
-/* The integer value of key in a "k=v,k=v" list, or def. */
+/* The number given for key in a "k=v,k=v" list, or def. */
 static double value_of(const char *list, const char *key, double def)
 {
     size_t kl = strlen(key);
@@ -81,8 +81,10 @@ static void spec_dtype(const char *spec, const char *key, const char *def, char 
 
 /* Makes random inputs for every tensor of k (shapes from `shapes`, scalars
  * by name from `scalars`), launches on the interpreter and downloads. */
-static void launch(lpvm_context *ctx, lpvm_kernel *k, const char *shapes, const char *scalars, uint64_t seed,
-                   Run *r)
+typedef void (*PrepFn)(Run *r, int i); /* rewrites input i before the upload */
+
+static void launch_prep(lpvm_context *ctx, lpvm_kernel *k, const char *shapes, const char *scalars, uint64_t seed,
+                        Run *r, PrepFn prep)
 {
     memset(r, 0, sizeof *r);
     r->n = lpvm_kernel_param_count(k);
@@ -108,6 +110,8 @@ static void launch(lpvm_context *ctx, lpvm_kernel *k, const char *shapes, const 
         r->in[i] = calloc(1, nb + 1);
         r->out[i] = calloc(1, nb + 1);
         cr_assert_eq(lpvm_fill_random(r->in[i], r->p[i].dtype, r->numel[i], seed * 101 + (uint64_t)i), LPVM_OK);
+        if (prep)
+            prep(r, i);
         cr_assert_eq(lpvm_buffer_alloc(ctx, nb, &buf[i]), LPVM_OK);
         cr_assert_eq(lpvm_buffer_upload(buf[i], 0, r->in[i], nb), LPVM_OK);
         args[i] = lpvm_arg_tensor(buf[i], r->p[i].dtype, r->rank[i], r->shape[i]);
@@ -121,6 +125,12 @@ static void launch(lpvm_context *ctx, lpvm_kernel *k, const char *shapes, const 
                      LPVM_OK);
         lpvm_buffer_free(buf[i]);
     }
+}
+
+static void launch(lpvm_context *ctx, lpvm_kernel *k, const char *shapes, const char *scalars, uint64_t seed,
+                   Run *r)
+{
+    launch_prep(ctx, k, shapes, scalars, seed, r, NULL);
 }
 
 static void run_free(Run *r)
@@ -157,9 +167,10 @@ static double ulp_of(Dtype dt, double v)
 
 typedef void (*CheckFn)(const Run *r, const char *spec, const char *shapes, uint64_t seed);
 
-/* Every spec line of the sample (for `kernel`), every shape, NSEED seeds. */
-static void for_each_spec(const char *file, const char *const *shapes, int nshapes, const char *scalars,
-                          CheckFn check, int *nspecs)
+/* Every spec line of the sample (or the `extra` specs when given), every
+ * shape, NSEED seeds. */
+static void for_specs(const char *file, const char *const *extra, int nextra, const char *const *shapes,
+                      int nshapes, const char *scalars, CheckFn check, int *nspecs)
 {
     lpvm_options opt = {.device = LPVM_DEVICE_INTERP, .cache_dir = ""};
     lpvm_context *ctx = NULL;
@@ -167,11 +178,11 @@ static void for_each_spec(const char *file, const char *const *shapes, int nshap
     char *src = read_sample(file);
     lpvm_module *m = NULL;
     cr_assert_eq(lpvm_module_load(ctx, src, file, &m), LPVM_OK, "%s", lpvm_error_message(ctx));
-    int ns = lpvm_module_spec_count(m);
+    int ns = extra ? nextra : lpvm_module_spec_count(m);
     cr_assert(ns >= 1, "%s has no // spec: lines", file);
     for (int s = 0; s < ns; s++) {
         const char *kname = NULL;
-        const char *spec = lpvm_module_spec(m, s, &kname);
+        const char *spec = extra ? extra[s] : lpvm_module_spec(m, s, &kname);
         cr_assert(spec);
         lpvm_kernel *k = NULL;
         cr_assert_eq(lpvm_kernel_get(m, kname, spec, &k), LPVM_OK, "%s [%s]: %s", file, spec,
@@ -193,6 +204,12 @@ static void for_each_spec(const char *file, const char *const *shapes, int nshap
     free(src);
 }
 
+static void for_each_spec(const char *file, const char *const *shapes, int nshapes, const char *scalars,
+                          CheckFn check, int *nspecs)
+{
+    for_specs(file, NULL, 0, shapes, nshapes, scalars, check, nspecs);
+}
+
 /* ---- vadd: z = x + y, rounded once */
 
 static void check_vadd(const Run *r, const char *spec, const char *shapes, uint64_t seed)
@@ -201,8 +218,12 @@ static void check_vadd(const Run *r, const char *spec, const char *shapes, uint6
     int bits = vm_dtype_bits(dt);
     int64_t n = r->numel[2];
     uint8_t *ref = calloc(1, lpvm_dtype_bytes(r->p[2].dtype, n) + 1);
-    for (int64_t i = 0; i < n; i++)
-        vm_bits_set(ref, (uint64_t)i * (uint64_t)bits, bits, vm_encode(dt, IN(r, 0, i) + IN(r, 1, i)));
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t at = (uint64_t)i * (uint64_t)bits;
+        Code sum = vm_dtype_is_float(dt) ? vm_encode(dt, IN(r, 0, i) + IN(r, 1, i))
+                                         : vm_bits_get(r->in[0], at, bits) + vm_bits_get(r->in[1], at, bits);
+        vm_bits_set(ref, at, bits, bits == 64 ? sum : sum & ((UINT64_C(1) << bits) - 1)); /* ints wrap */
+    }
     char *rep = NULL;
     lpvm_status st = lpvm_compare(r->p[2].dtype, ref, r->out[2], n, "exact", &rep);
     cr_expect_eq(st, LPVM_OK, "vadd [%s] %s seed %llu:\n%s", spec, shapes, (unsigned long long)seed, rep);
@@ -217,6 +238,18 @@ Test(samples, vadd)
     int ns = 0;
     for_each_spec("vadd.lpk", shapes, 7, "", check_vadd, &ns);
     cr_assert_eq(ns, 2);
+}
+
+/* Narrow floats round once (saturating), integers wrap; packed dtypes
+ * straddle bytes, so a ragged n ends inside a byte. */
+Test(samples, vadd_more_dtypes)
+{
+    const char *specs[] = {"dt=bf16,block=512", "dt=f8e4m3,block=1024", "dt=f8e5m2,block=256", "dt=f4e2m1",
+                           "dt=f6e3m2,block=256", "dt=i8", "dt=u3,block=256", "dt=i5,block=256", "dt=u16",
+                           "dt=i64,block=256"};
+    const char *shapes[] = {"n=1000", "n=1", "n=513", "n=3"};
+    int ns = 0;
+    for_specs("vadd.lpk", specs, 10, shapes, 4, "", check_vadd, &ns);
 }
 
 /* ---- softmax over rows */
@@ -275,6 +308,47 @@ Test(samples, softmax)
     free(src);
 }
 
+/* Multiplies input 0 by 80 (rounded to its dtype), beyond exp's f32 range
+ * without the max subtraction, and x^2 beyond f16's without f32 math. */
+static void scale_x80(Run *r, int i)
+{
+    if (i != 0)
+        return;
+    Dtype dt = vm_dtype_parse(r->p[0].dtype, strlen(r->p[0].dtype));
+    int bits = vm_dtype_bits(dt);
+    for (int64_t j = 0; j < r->numel[0]; j++) {
+        uint64_t at = (uint64_t)j * (uint64_t)bits;
+        vm_bits_set(r->in[0], at, bits, vm_encode(dt, 80 * vm_decode(dt, vm_bits_get(r->in[0], at, bits))));
+    }
+}
+
+static void scaled(const char *file, const char *spec, const char *shapes, const char *scalars, CheckFn check)
+{
+    lpvm_options opt = {.device = LPVM_DEVICE_INTERP, .cache_dir = ""};
+    lpvm_context *ctx = NULL;
+    cr_assert_eq(lpvm_context_create(&opt, &ctx), LPVM_OK);
+    char *src = read_sample(file);
+    lpvm_module *mod = NULL;
+    lpvm_kernel *k = NULL;
+    cr_assert_eq(lpvm_module_load(ctx, src, file, &mod), LPVM_OK);
+    cr_assert_eq(lpvm_kernel_get(mod, NULL, spec, &k), LPVM_OK, "%s", lpvm_error_message(ctx));
+    for (uint64_t seed = 1; seed <= NSEED; seed++) {
+        Run r;
+        launch_prep(ctx, k, shapes, scalars, seed, &r, scale_x80);
+        check(&r, spec, shapes, seed);
+        run_free(&r);
+    }
+    lpvm_module_destroy(mod);
+    lpvm_context_destroy(ctx);
+    free(src);
+}
+
+Test(samples, softmax_large_inputs)
+{
+    scaled("softmax.lpk", "cols=1024", "m=6,n=1000", "", check_softmax);
+    scaled("softmax.lpk", "rows=2,cols=256", "m=5,n=255", "", check_softmax);
+}
+
 /* ---- rmsnorm: y = x / sqrt(mean(x^2) + eps) * w */
 
 static const double RMS_EPS = 1e-5;
@@ -310,6 +384,12 @@ Test(samples, rmsnorm)
     int ns = 0;
     for_each_spec("rmsnorm.lpk", shapes, 4, "eps=1e-5", check_rmsnorm, &ns);
     cr_assert_eq(ns, 2);
+}
+
+Test(samples, rmsnorm_large_inputs)
+{
+    scaled("rmsnorm.lpk", "cols=4096", "m=3,n=4096", "eps=1e-5", check_rmsnorm);
+    scaled("rmsnorm.lpk", "cols=1024,dt=bf16", "m=3,n=700", "eps=1e-5", check_rmsnorm);
 }
 
 /* ---- matmul: c = a @ b, f16 in, f32 out */
@@ -397,4 +477,56 @@ Test(samples, u3_stream_decode)
     cr_assert_eq(b[2], 0xfa);
     for (int i = 0; i < 8; i++)
         cr_assert_eq(vm_bits_get(b, (uint64_t)i * 3, 3), (Code)i);
+}
+
+/* A violated assume() is a fault located at the assume line of the file. */
+static void expect_assume_fault(const char *file, const char *spec, const char *shapes)
+{
+    lpvm_options opt = {.device = LPVM_DEVICE_INTERP, .cache_dir = ""};
+    lpvm_context *ctx = NULL;
+    cr_assert_eq(lpvm_context_create(&opt, &ctx), LPVM_OK);
+    char *src = read_sample(file);
+    int line = 1;
+    for (const char *p = src; p < strstr(src, "    assume("); p++)
+        line += *p == '\n';
+    char want[128];
+    snprintf(want, sizeof want, "%s:%d:5: error: assumption violated", file, line);
+    lpvm_module *mod = NULL;
+    lpvm_kernel *k = NULL;
+    cr_assert_eq(lpvm_module_load(ctx, src, file, &mod), LPVM_OK);
+    cr_assert_eq(lpvm_kernel_get(mod, NULL, spec, &k), LPVM_OK, "%s", lpvm_error_message(ctx));
+    int n = lpvm_kernel_param_count(k);
+    lpvm_arg args[NP];
+    lpvm_buffer *buf[NP] = {0};
+    for (int i = 0; i < n; i++) {
+        lpvm_param_info p;
+        int rank;
+        int64_t shape[LPVM_MAX_RANK];
+        cr_assert_eq(lpvm_kernel_param(k, i, &p), LPVM_OK);
+        if (!p.is_tensor) {
+            args[i] = lpvm_arg_f32(1e-5f);
+            continue;
+        }
+        cr_assert_eq(lpvm_kernel_param_shape(k, i, shapes, &rank, shape), LPVM_OK, "%s", lpvm_error_message(ctx));
+        int64_t numel = 1;
+        for (int d = 0; d < rank; d++)
+            numel *= shape[d];
+        cr_assert_eq(lpvm_buffer_alloc(ctx, lpvm_dtype_bytes(p.dtype, numel) + 1, &buf[i]), LPVM_OK);
+        args[i] = lpvm_arg_tensor(buf[i], p.dtype, rank, shape);
+    }
+    cr_assert_eq(lpvm_launch(k, args, (size_t)n, NULL), LPVM_ERR_RUNTIME, "%s %s ran", file, shapes);
+    cr_expect(strstr(lpvm_error_message(ctx), want), "want '%s', got: %s", want, lpvm_error_message(ctx));
+    for (int i = 0; i < n; i++)
+        lpvm_buffer_free(buf[i]);
+    lpvm_module_destroy(mod);
+    lpvm_context_destroy(ctx);
+    free(src);
+}
+
+Test(samples, assumptions_fault)
+{
+    expect_assume_fault("gemv_u3.lpk", "wt=u3", "n=2,k=128");
+    expect_assume_fault("softmax.lpk", "cols=1024", "m=3,n=1025");
+    expect_assume_fault("rmsnorm.lpk", "cols=1024,dt=bf16", "m=1,n=1025");
+    expect_assume_fault("matmul.lpk", "bm=64,bn=64,bk=32", "m=64,n=64,k=48");
 }

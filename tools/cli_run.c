@@ -255,6 +255,13 @@ int cli_run(int argc, char **argv)
             goto done;
         }
     }
+    int show_known = !o.show;
+    for (int j = 0; j < n; j++)
+        show_known |= o.show && !strcmp(o.show, ra[j].p.name) && ra[j].p.is_tensor;
+    if (!show_known) {
+        fprintf(stderr, "lpvm: --show: '%s' is not a parameter of the kernel holding a tensor\n", o.show);
+        goto done;
+    }
     if ((st = lpvm_launch(k, args, (size_t)n, NULL)) != LPVM_OK || (st = lpvm_synchronize(ctx)) != LPVM_OK) {
         cli_fail(ctx, st, "launch");
         goto done;

@@ -721,6 +721,13 @@ void vm_b_end(Kernel *k);
 void vm_b_break(Kernel *k);
 void vm_b_continue(Kernel *k);
 
+/* ---------------------------------------------------------------- print.c
+ * The IR printer: prints the kernel language (lang/README.md): a concrete Prog as canonical source, every layout
+ * explicit; lang_compile of the text gives a program that prints the same.
+ * malloc'd; the caller frees. */
+char *vm_print(const Prog *p);
+char *vm_print_kernel(const Kernel *k);
+
 /* ---------------------------------------------------------------- verify.c
  * Checks a whole program; appends one diagnostic per problem (with the
  * instruction's location) and returns true when there is none. Before

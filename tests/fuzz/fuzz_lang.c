@@ -1,16 +1,15 @@
-/* tests/lang/fuzz_lang.c - libFuzzer harness for the language front end.
+/* tests/fuzz/fuzz_lang.c - libFuzzer harness for the language front end.
  *
  * Input: any bytes, taken as a kernel file; its first "// spec:" line (if
  * any) is the specialization. Every input must end in a status with
  * diagnostics, never a crash, hang or leak; a program that compiles must
  * print, compile again and print the same text (the round trip).
  *
- * Not part of the Criterion binary (tests/*.c only). Build and run, e.g.:
- *   F="-g -O1 -std=gnu11 -I. -Iinclude -I.obj/gen -fsanitize=fuzzer,address,undefined"
- *   clang $F -o build/fuzz-lang tests/lang/fuzz_lang.c layout/*.c vm/*.c lang/*.c \
- *       .obj/gen/lang/parse.tab.c .obj/gen/lang/lex.lex.c -lm
- *   mkdir -p tests/fuzz/work && build/fuzz-lang -max_len=4096 tests/fuzz/work \
- *       samples/kernels tests/lang tests/lang/invalid */
+ * Not part of the Criterion binary: `make fuzz` builds it with clang,
+ * libFuzzer, ASan and UBSan and runs it on tests/fuzz/corpus (the
+ * repository's kernels and invalid programs) with tests/fuzz/lang.dict;
+ * `make fuzz-smoke` runs it for 60 s (CI). Reproducers land in
+ * tests/fuzz/crashes/. */
 #include <stdlib.h>
 #include <string.h>
 
