@@ -1,6 +1,7 @@
 # lpvm - top-level build.
 #   make          build/liblpvm.so (libLLVM inside, hidden) and build/lpvm
 #   make demo     build and show what lpvm does (the README's first command)
+#   make golden   regenerate golden files (review with git diff)
 #   make test     build and run the Criterion suite (and the CPU-side PTX checks)
 #   make gpu      build the plain C GPU runner (run it on the GPU machine)
 #   make fuzz     build and run the parser/checker fuzzer (clang, libFuzzer)
@@ -47,7 +48,7 @@ TOOL_LIB_SRCS := $(filter-out tools/lpvm.c,$(TOOL_SRCS))
 TEST_SRCS := $(wildcard tests/*.c)
 GPU_SRCS  := $(wildcard tests/gpu/*.c)
 
-.PHONY: all test gpu clean fuzz fuzz-smoke test-sanitize demo samples
+.PHONY: all test gpu clean fuzz fuzz-smoke test-sanitize demo golden samples
 .DEFAULT_GOAL := all
 all: $(B)/liblpvm.so $(B)/lpvm $(B)/samples/jit
 
@@ -97,6 +98,12 @@ $(B)/tests/lpvm-tests: $(TEST_SRCS:%.c=$(O)/obj/%.o) $(TOOL_LIB_SRCS:%.c=$(O)/ob
 test: all $(B)/tests/lpvm-tests
 	LPVM_ROOT=$(CURDIR) LPVM_BUILD=$(CURDIR)/$(B) $(B)/tests/lpvm-tests --jobs 2
 
+# ---- golden files (diagnostics, TIR): regenerate, then review the diff
+golden: $(B)/tests/lpvm-tests
+	LPVM_ROOT=$(CURDIR) LPVM_REGEN=1 $(B)/tests/lpvm-tests --filter 'lang_golden/*'
+	LPVM_ROOT=$(CURDIR) LPVM_REGEN=1 $(B)/tests/lpvm-tests --filter 'tir/*'
+	git diff --stat -- tests/
+
 # ---- the demo the README shows first
 demo: all
 	$(B)/lpvm dtypes
@@ -130,6 +137,7 @@ test-sanitize:
 
 # ---- fuzzing the parser and checker (clang + libFuzzer, ASan, UBSan)
 FUZZ_SECONDS ?= 600
+FUZZ_CORPUS_OUT ?= tests/fuzz/work
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 FUZZ_OBJS = $(filter $(O)/fuzz/obj/layout/% $(O)/fuzz/obj/vm/% $(O)/fuzz/obj/lang/% $(O)/fuzz/obj/gen/%,\
               $(OBJS:$(O)/%=$(O)/fuzz/%))
@@ -137,11 +145,11 @@ $(O)/fuzz/lpvm-fuzz-lang: tests/fuzz/fuzz_lang.c
 	$(MAKE) CC=clang B=$(O)/fuzz O=$(O)/fuzz CFLAGS="$(FUZZ_FLAGS)" $(FUZZ_OBJS)
 	clang $(subst fuzzer-no-link,fuzzer,$(FUZZ_FLAGS)) -I. -Iinclude -I$(O)/fuzz/gen -o $@ $< $(FUZZ_OBJS) -lm
 fuzz: $(O)/fuzz/lpvm-fuzz-lang
-	@mkdir -p tests/fuzz/work
+	@mkdir -p $(FUZZ_CORPUS_OUT) tests/fuzz/crashes
 	$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
-	  -artifact_prefix=tests/fuzz/crashes/ -dict=tests/fuzz/lang.dict tests/fuzz/work tests/fuzz/corpus
+	  -artifact_prefix=tests/fuzz/crashes/ -dict=tests/fuzz/lang.dict $(FUZZ_CORPUS_OUT) tests/fuzz/corpus
 fuzz-smoke:
-	$(MAKE) fuzz FUZZ_SECONDS=60
+	$(MAKE) fuzz FUZZ_SECONDS=60 FUZZ_CORPUS_OUT=$(O)/fuzz/smoke-work
 
 clean:
 	rm -rf $(B) $(O)
