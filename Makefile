@@ -74,6 +74,7 @@ $(O)/liblpvm.a: $(OBJS)
 
 # The shared library carries libLLVM statically; only lpvm_* is exported.
 $(B)/liblpvm.so: $(OBJS) tools/liblpvm.map
+	@mkdir -p $(dir $@)
 	$(CXX) -shared -o $@ $(OBJS) -Wl,--version-script=tools/liblpvm.map -Wl,--gc-sections \
 	  -Wl,--exclude-libs,ALL -L$(LLVM_LIB) -Wl,--start-group $(LLVM_STATIC) -Wl,--end-group \
 	  -Wl,-Bstatic -lz -lzstd -Wl,-Bdynamic -Wl,--as-needed -ldl -lpthread -lm -static-libstdc++ -static-libgcc -Wl,-z,defs
