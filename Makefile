@@ -133,7 +133,8 @@ all: bench
 SAN := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-sanitize:
 	$(MAKE) B=$(O)/san O=$(O)/san CFLAGS="$(SAN)" LDFLAGS_EXTRA="$(SAN)" $(O)/san/tests/lpvm-tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 LPVM_ROOT=$(CURDIR) \
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1 LPVM_ROOT=$(CURDIR) LPVM_BUILD=$(CURDIR)/$(B) \
 	  $(O)/san/tests/lpvm-tests --jobs 2
 
 # ---- fuzzing the parser and checker (clang + libFuzzer, ASan, UBSan)

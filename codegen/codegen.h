@@ -17,7 +17,7 @@
 
 /* Bumped whenever generated code changes: part of every kernel cache key
  * (CODEGEN.md 3), so old cached PTX is never loaded. */
-#define CG_VERSION 2
+#define CG_VERSION 3
 
 /* ------------------------------------------------------- llvm_target.c
  * The NVPTX target: arch table, PTX versions, target machine, PTX emission.
@@ -368,6 +368,10 @@ bool tir_verify(const TirKernel *k, char *err, size_t n);
  * printf is vprintf-style. */
 typedef struct {
     int sm;           /* target sm (80, 86, 89, 90); 0 = 80 */
+    /* The runtime's divisibility specialization (VM.md 1): bit j set when
+     * kernel param j (i32/i64 scalar or shape identifier: its value; tensor:
+     * its base address) is a multiple of 16 in every launch of this code. */
+    uint64_t div16;
 } CgOptions;
 typedef enum { CG_OK, CG_ERR_UNSUPPORTED, CG_ERR_INPUT } CgStatus;
 CgStatus cg_lower(Kernel *k, const CgOptions *opt, VmArena *a, TirKernel **out, VmDiags *d);
@@ -375,7 +379,8 @@ CgStatus cg_lower(Kernel *k, const CgOptions *opt, VmArena *a, TirKernel **out, 
 /* ------------------------------------------------------- emit_asm.c
  * The PTX text of TIR ops written as inline asm, shared by both emitters:
  * bfe, lop3, prmt, cvt, ex2/lg2/sin/cos/rsqrt/tanh/rcp.approx, atom, ldmatrix,
- * cp.async (+ commit/wait), mma.sync, fence. The template names operands $0..
+ * cp.async (+ commit/wait), mma.sync, fence, ld.acquire / st.release. The
+ * template names operands $0..
  * (outputs first, then inputs, as in opd[]) and has no other `$` or `%`: the
  * CUDA C emitter rewrites `$N` to `%N`. An ADDR operand is the op's address
  * a[idx]: u64 global ('l'), or shared: the 32-bit shared-window address

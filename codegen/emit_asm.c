@@ -354,6 +354,31 @@ static const char *text_for(const TirKernel *k, const TirOp *o, CgAsm *a, Tx *t)
         a->memory = true;
         return NULL;
     }
+    case TIR_OP_LD:
+    case TIR_OP_ST: {
+        /* only the ordered forms: ld.acquire / st.release of one element */
+        bool ld = o->op == TIR_OP_LD;
+        if (o->sem != (ld ? TIR_SEM_ACQUIRE : TIR_SEM_RELEASE) || o->space != TIR_SPACE_GLOBAL ||
+            (ld ? o->nd != 1 || o->na != 1 : o->nd != 0 || o->na != 2) ||
+            (o->width != 4 && o->width != 8) || tir_type_bits(o->type) != 8 * o->width)
+            return "ordered ld/st: one 4- or 8-byte global element, ld.acquire or st.release";
+        const char *scope = o->scope == TIR_SCOPE_CTA ? "cta" : o->scope == TIR_SCOPE_SYS ? "sys" : "gpu";
+        if (ld) {
+            int d = out(k, a, o, 0);
+            tx(t, "ld.acquire.%s.global.b%d $%d, [$%d", scope, 8 * o->width, d, addr(a, 0, TIR_SPACE_GLOBAL));
+        } else {
+            int pa = addr(a, 0, TIR_SPACE_GLOBAL);
+            tx(t, "st.release.%s.global.b%d [$%d", scope, 8 * o->width, pa);
+        }
+        if (o->off)
+            tx(t, "+%lld", (long long)o->off);
+        if (ld)
+            tx(t, "];");
+        else
+            tx(t, "], $%d;", in(k, a, o, 1));
+        a->memory = true;
+        return NULL;
+    }
     case TIR_OP_CP_COMMIT:
         tx(t, "cp.async.commit_group;");
         a->memory = true;

@@ -781,14 +781,17 @@ char *cg_emit_cuda(const TirKernel *k, char **err)
         *err = NULL;
     EcEm e = {.k = k, .loop = -1};
     Names names = {0};
+    char *kname = NULL;
     bool *is_param = calloc((size_t)k->nregs + 1, sizeof *is_param);
     e.name = calloc((size_t)k->nregs + 1, sizeof *e.name);
     if (!is_param || !e.name)
         abort();
-    if (!valid_ident(k->name))
+    /* The runtime names kernels lpvm_<name>: the lpvm_ prefix, reserved for
+     * generated names, is allowed for the kernel itself. */
+    if (!valid_ident(strncmp(k->name, "lpvm_", 5) ? k->name : k->name + 5))
         ec_fail(&e, NULL, "the kernel name is not a C identifier");
     else
-        names_add(&names, strdup(k->name));
+        names_add(&names, kname = strdup(k->name));
     if (k->warps < 1 || k->warps > 32)
         ec_fail(&e, NULL, "%d warps (1..32)", k->warps);
     for (int r = 0; r < k->nregs; r++)
@@ -833,6 +836,7 @@ char *cg_emit_cuda(const TirKernel *k, char **err)
     free(is_param);
     free(names.key);
     free(names.next);
+    free(kname);
     if (e.err) {
         free(e.out.s);
         if (err)

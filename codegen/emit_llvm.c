@@ -320,6 +320,8 @@ static LLVMTypeRef mem_elem(Em *e, const TirOp *o, int n)
 
 static bool em_ld(Em *e, const TirOp *o)
 {
+    if (o->sem != TIR_SEM_RELAXED) /* ld.acquire: the shared asm table */
+        return em_asm(e, o);
     LLVMTypeRef el = mem_elem(e, o, o->nd);
     if (!el)
         return false;
@@ -346,6 +348,8 @@ static bool em_ld(Em *e, const TirOp *o)
 
 static bool em_st(Em *e, const TirOp *o)
 {
+    if (o->sem != TIR_SEM_RELAXED) /* st.release: the shared asm table */
+        return em_asm(e, o);
     int n = o->na - 1;
     LLVMTypeRef el = mem_elem(e, o, n);
     if (!el)

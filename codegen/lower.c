@@ -775,9 +775,11 @@ static bool dispatch(CgLower *L, const Inst *i)
     case VM_C_ALLOC:
         return cg_lower_mem(L, i);
     case VM_C_ASYNC:
-        if (i->op == VM_SYNC)
+        if (i->op == VM_SYNC) {
             cg_bar(L);
-        return true; /* copy_async is synchronous in the plain lowering */
+            return true;
+        }
+        return cg_lower_mem(L, i); /* commit, wait: cp.async groups */
     case VM_C_VIEW:
     case VM_C_UNARY:
     case VM_C_BINARY:

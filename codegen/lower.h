@@ -112,6 +112,7 @@ int cg_global_base(CgLower *L, const Value *g);
  * registers) and the tile result dim (-1: dropped). */
 typedef struct {
     const Value *g;
+    const Tile *tile;
     int rank;
     int start[VM_MAX_DIMS]; /* -1: 0 */
     int size[VM_MAX_DIMS];
@@ -134,9 +135,32 @@ int cg_from_code(CgLower *L, Dtype dt, int code);
 /* lower_conv.c */
 int cg_cast(CgLower *L, Dtype to, Dtype from, int reg);
 int cg_float_to_f32(CgLower *L, Dtype from, int reg); /* exact widening */
+/* cast(view(words, u4/i4/u8/i8), f16/bf16/f32) (other ints of <= 8 bits:
+ * -> f32) a word at a time; false: not this pattern (nothing emitted) */
+bool cg_cast_packed(CgLower *L, const Inst *i);
 
 /* lower_reduce.c */
 bool cg_lower_reduce(CgLower *L, const Inst *i);
+
+/* lower_vec.c: known power-of-two divisibility (log2, CG_DIV_ANY for 0)
+ * from constants, assume facts, loop steps and CgOptions.div16, and the
+ * vector width of a run of a global tile's elements. */
+enum { CG_DIV_ANY = 30 };
+int cg_div_log2(CgLower *L, const Expr *e);
+int cg_base_align_log2(CgLower *L, const Value *g); /* of the base address */
+/* Elements l.. of tile G (distributed by lay) that one access may cover:
+ * contiguous in memory, aligned, bounds check uniform, mask regs (may be
+ * NULL) equal; a power of two with v * bytes <= max_bytes; 1 when nothing
+ * is known. Sub-byte dtypes: whole bytes from a byte boundary, *align (may
+ * be NULL) the log2 alignment of the first byte's address. */
+int cg_gvec(CgLower *L, const CgGTile *G, Layout lay, int l, const int *mask, int max_bytes,
+            int *align);
+
+/* lower_mma.c: tensor cores and ldmatrix when the layouts divide by the
+ * atoms; false (nothing emitted) when they do not and the plain lowering
+ * runs. true with L->failed set after a failure once decided. */
+bool cg_dot_mma(CgLower *L, const Inst *i);
+bool cg_load_shared_ldmatrix(CgLower *L, const Inst *i);
 
 /* lower_misc.c */
 bool cg_lower_misc(CgLower *L, const Inst *i);

@@ -588,7 +588,7 @@ bool cg_lower_arith(CgLower *L, const Inst *i)
     case VM_C_VIEW:
         return view(L, i);
     case VM_C_DOT:
-        return dot(L, i);
+        return cg_dot_mma(L, i) ? !L->failed : dot(L, i);
     case VM_C_SHAPE:
         return shape_op(L, i);
     case VM_C_CONST:
@@ -596,6 +596,8 @@ bool cg_lower_arith(CgLower *L, const Inst *i)
     default:
         break;
     }
+    if (i->op == VM_CAST && cg_cast_packed(L, i))
+        return true;
     int na = i->op == VM_CAST || vm_ops[i->op].cls == VM_C_UNARY ? 1
              : vm_ops[i->op].cls == VM_C_TERNARY                  ? 3
                                                                   : 2;

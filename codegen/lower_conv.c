@@ -15,7 +15,35 @@
  * nearest even, saturation of narrow formats, canonical NaN).
  * Narrow floats widen to f32 exactly: magnitude * 2^exp in f32 (both exact),
  * sign or'ed in, specials selected. Every conversion producing a NaN gives
- * the canonical NaN (checked with setp.nan and a select). */
+ * the canonical NaN (checked with setp.nan and a select).
+ *
+ * Fast register conversions (CODEGEN.md 1, PTX-FACTS.md "Bit tricks"):
+ * cast(view(words, d), f16/bf16/f32) for d in u4 i4 u8 i8 (and -> f32 for
+ * every other int of <= 8 bits), where the view's
+ * source holds whole 32-bit words per thread, converts each word at once
+ * (cg_cast_packed): the codes are placed under a magic exponent with lop3
+ * or prmt and one f16x2/bf16x2 (or f32) subtract or fma gives two values.
+ *   u4/i4 -> f16: lop3 (w & 0x000f000f) | 0x64006400 -> 1024 + n, minus
+ *     1024; nibbles at bit 4 (w & 0x00f000f0) give 1024 + 16n, fma with
+ *     1/16 and -64; w >> 8 for the other four. Signed: the lop3 also xors
+ *     the nibble's top bit ((w & m) ^ 0x64086408), subtract 1024 + 8.
+ *   u4/i4 -> bf16: (w >> 4j & 0x000f000f) | 0x43004300 -> 128 + n,
+ *     fma.rn.bf16x2 with 1.0 and -128 (-136 signed); sm_80 has no bf16x2 sub.
+ *   u8/i8 -> f16: prmt bytes under 0x64 (signed: w ^ 0x80808080 first),
+ *     sub.f16x2 of 1024 (1152 signed).
+ *   u8/i8 -> f32: prmt each byte under 0x4B000000 (2^23 + x as f32),
+ *     sub.f32 of 2^23 (+128 signed); -> bf16: then cvt.rn.bf16.f32 (exact:
+ *     |x| < 256).
+ *   u4/i4 -> f32: the f16 pairs, then cvt.f32.f16 (exact, never NaN: no
+ *     canonicalization).
+ *   other widths of 1..7 bits (u3, i5, ...) -> f32: one bfe per code from
+ *     the words (two shifts and an or where a code straddles two words),
+ *     cvt.rn.f32 (exact): the view's per-byte extraction costs more.
+ * Every subtract is of equal magnitudes for code 0, so 0 gives +0.0 as
+ * vm_cast does. The pairs are split back into one register per element
+ * (the tensor's element l stays element l): the order the trick produces
+ * ((n0, n4), (n1, n5), ... per word) only decides which unpack half goes
+ * to which element, so any layout is right. */
 #include "codegen/lower.h"
 
 typedef struct {
@@ -356,4 +384,213 @@ int cg_cast(CgLower *L, Dtype to, Dtype from, int reg)
     int f = fi ? cg_cvt(L, TIR_F32, int_cvt_type(from), TIR_RND_RN, false, cg_R(reg))
                : cg_float_to_f32(L, from, reg);
     return canon(L, tt, cg_cvt(L, tt, TIR_F32, TIR_RND_RN, false, cg_R(f)));
+}
+
+/* ---------------------------------------------------------------- fast, packed */
+
+static int bits_f16x2(CgLower *L, TirType pt, int word)
+{
+    return cg_bitcast(L, pt, TIR_B32, cg_R(word));
+}
+
+/* the two halves of a f16x2/bf16x2 pair as registers of the element type */
+static void split_pair(CgLower *L, TirType et, TirType pt, int pair, int *lo, int *hi)
+{
+    *lo = cg_reg(L, et, NULL);
+    *hi = cg_reg(L, et, NULL);
+    TirOp *o = cg_emit(L, TIR_OP_UNPACK, et);
+    o->type2 = pt;
+    o->nd = 2;
+    o->d[0] = *lo;
+    o->d[1] = *hi;
+    o->na = 1;
+    o->a[0] = cg_R(pair);
+}
+
+static int lop3(CgLower *L, int a, uint32_t b, uint32_t c, int lut)
+{
+    int d = cg_op3(L, TIR_OP_LOP3, TIR_B32, cg_R(a), cg_I(b), cg_I(c));
+    L->cur->last->imm = lut;
+    return d;
+}
+
+enum { LUT_AND_OR = 0xEA, LUT_AND_XOR = 0x6A };
+
+/* 8 nibbles of word w (nibble j = element j) */
+static void u4_word(CgLower *L, Dtype to, bool sgn, int w, int *out)
+{
+    int lut = sgn ? LUT_AND_XOR : LUT_AND_OR;
+    if (to == VM_DT_F16) {
+        const TirType P = TIR_F16X2;
+        uint32_t lo_c = sgn ? 0x64086408u : 0x64006400u, hi_c = sgn ? 0x64806480u : 0x64006400u;
+        uint32_t sub = sgn ? 0x64086408u : 0x64006400u, bias = sgn ? 0xD480D480u : 0xD400D400u;
+        int w8 = cg_op2(L, TIR_OP_SHR, TIR_B32, cg_R(w), cg_I(8));
+        for (int s = 0; s < 2; s++) {
+            int x = s ? w8 : w;
+            int a = bits_f16x2(L, P, lop3(L, x, 0x000F000Fu, lo_c, lut));
+            int b = bits_f16x2(L, P, lop3(L, x, 0x00F000F0u, hi_c, lut));
+            int pa = cg_op2(L, TIR_OP_SUB, P, cg_R(a), cg_I(sub));
+            int pb = cg_op3(L, TIR_OP_FMA, P, cg_R(b), cg_I(0x2C002C00u), cg_I(bias));
+            split_pair(L, TIR_F16, P, pa, &out[2 * s], &out[2 * s + 4]);
+            split_pair(L, TIR_F16, P, pb, &out[2 * s + 1], &out[2 * s + 5]);
+        }
+        return;
+    }
+    const TirType P = TIR_BF16X2;
+    uint32_t c = sgn ? 0x43084308u : 0x43004300u, bias = sgn ? 0xC308C308u : 0xC300C300u;
+    for (int s = 0; s < 4; s++) {
+        int x = s ? cg_op2(L, TIR_OP_SHR, TIR_B32, cg_R(w), cg_I(4 * s)) : w;
+        int a = bits_f16x2(L, P, lop3(L, x, 0x000F000Fu, c, lut));
+        int p = cg_op3(L, TIR_OP_FMA, P, cg_R(a), cg_I(0x3F803F80u), cg_I(bias));
+        split_pair(L, TIR_BF16, P, p, &out[s], &out[s + 4]);
+    }
+}
+
+/* 4 bytes of word w as f32: 2^23 + x, minus 2^23 (+128 signed) */
+static void u8_word_f32(CgLower *L, bool sgn, int w, int *out)
+{
+    int x = sgn ? cg_op2(L, TIR_OP_XOR, TIR_B32, cg_R(w), cg_I(0x80808080u)) : w;
+    uint32_t bias = sgn ? 0x4B000080u : 0x4B000000u;
+    for (int j = 0; j < 4; j++) {
+        int q = cg_op3(L, TIR_OP_PRMT, TIR_B32, cg_R(x), cg_I(0x4B000000u), cg_I(0x7440 + j));
+        int f = cg_bitcast(L, TIR_F32, TIR_B32, cg_R(q));
+        out[j] = cg_op2(L, TIR_OP_SUB, TIR_F32, cg_R(f), cg_I(bias));
+    }
+}
+
+/* 4 bytes of word w (byte j = element j) */
+static void u8_word(CgLower *L, Dtype to, bool sgn, int w, int *out)
+{
+    if (to == VM_DT_F16) {
+        int x = sgn ? cg_op2(L, TIR_OP_XOR, TIR_B32, cg_R(w), cg_I(0x80808080u)) : w;
+        const TirType P = TIR_F16X2;
+        for (int s = 0; s < 2; s++) {
+            int q = cg_op3(L, TIR_OP_PRMT, TIR_B32, cg_R(x), cg_I(0x64646464u),
+                           cg_I(s ? 0x4342 : 0x4140));
+            int h = bits_f16x2(L, P, q);
+            int p = cg_op2(L, TIR_OP_SUB, P, cg_R(h), cg_I(sgn ? 0x64806480u : 0x64006400u));
+            split_pair(L, TIR_F16, P, p, &out[s * 2], &out[s * 2 + 1]);
+        }
+        return;
+    }
+    u8_word_f32(L, sgn, w, out);
+    for (int j = 0; j < 4; j++)
+        out[j] = cg_cvt(L, TIR_BF16, TIR_F32, TIR_RND_RN, false, cg_R(out[j]));
+}
+
+/* The last op of the current block writing reg, or NULL. */
+static TirOp *last_def(CgLower *L, int reg)
+{
+    TirOp *d = NULL;
+    for (TirOp *o = L->cur->first; o; o = o->next)
+        for (int j = 0; j < o->nd; j++)
+            if (o->d[j] == reg)
+                d = o;
+    return d;
+}
+
+static bool written_after(const TirOp *from, int reg)
+{
+    for (const TirOp *o = from->next; o; o = o->next) {
+        if (o->body.first || o->orelse.first)
+            return true;
+        for (int j = 0; j < o->nd; j++)
+            if (o->d[j] == reg)
+                return true;
+    }
+    return false;
+}
+
+/* The word whose bytes 0..3 the four byte registers b[] were extracted from
+ * (bfe.u32 w, 8j, 8: a vector load split into elements), or -1. */
+static int word_of_bytes(CgLower *L, const int *b)
+{
+    int w = -1;
+    for (int j = 0; j < 4; j++) {
+        TirOp *o = last_def(L, b[j]);
+        if (!o || o->op != TIR_OP_BFE || o->guard >= 0 || tir_type_is_signed(o->type) ||
+            tir_type_bits(o->type) != 32 || o->na != 3 || o->a[0].kind != TIR_A_REG ||
+            o->a[1].kind != TIR_A_IMM || o->a[1].imm != (uint64_t)(8 * j) ||
+            o->a[2].kind != TIR_A_IMM || o->a[2].imm != 8 || (j && o->a[0].reg != w) ||
+            tir_type_bits(L->t->regs[o->a[0].reg].type) != 32)
+            return -1;
+        w = o->a[0].reg;
+        if (written_after(o, w))
+            return -1;
+    }
+    return w;
+}
+
+/* n codes of eb bits (not 4 or 8) from the words w[] -> f32: one bfe per
+ * code (two shifts and an or where a code straddles two words), one cvt */
+static void field_words_f32(CgLower *L, bool sgn, int eb, const int *w, int n, int *out)
+{
+    TirType T = sgn ? TIR_S32 : TIR_U32;
+    for (int j = 0; j < n; j++) {
+        int off = j * eb, wi = off / 32, sh = off % 32, v;
+        if (sh + eb <= 32) {
+            v = cg_op3(L, TIR_OP_BFE, T, cg_R(w[wi]), cg_I(sh), cg_I(eb));
+        } else {
+            int lo = cg_op2(L, TIR_OP_SHR, TIR_U32, cg_R(w[wi]), cg_I(sh));
+            int hi = cg_op2(L, TIR_OP_SHL, TIR_U32, cg_R(w[wi + 1]), cg_I(32 - sh));
+            int c = cg_op2(L, TIR_OP_OR, TIR_U32, cg_R(lo), cg_R(hi));
+            v = cg_op3(L, TIR_OP_BFE, T, cg_R(c), cg_I(0), cg_I(eb));
+        }
+        out[j] = cg_cvt(L, TIR_F32, T, TIR_RND_RN, false, cg_R(v));
+    }
+}
+
+bool cg_cast_packed(CgLower *L, const Inst *i)
+{
+    const Value *x = i->a[0], *r = i->res;
+    Dtype to = i->dtype, from = x->dtype;
+    int eb = vm_dtype_bits(from);
+    bool bytelike = eb == 4 || eb == 8;
+    if (i->op != VM_CAST || (to != VM_DT_F16 && to != VM_DT_BF16 && to != VM_DT_F32) ||
+        vm_dtype_is_float(from) || from == VM_DT_BOOL || eb > 8 || (!bytelike && to != VM_DT_F32))
+        return false;
+    if (L->opt.sm && L->opt.sm < 80)
+        return false;
+    const Inst *v = x->def;
+    if (!v || x->var || v->op != VM_VIEW || !v->a[0] || x->rank != r->rank ||
+        !lay_eq(x->layout, r->layout))
+        return false;
+    const Value *src = v->a[0];
+    Dtype sd = src->dtype;
+    int sb = vm_dtype_bits(sd);
+    CgTensor *st = cg_val(L, src);
+    if (!st || vm_dtype_is_float(sd) || sd == VM_DT_BOOL || (sb != 8 && sb != 16 && sb != 32))
+        return false;
+    int n = lay_local_size(r->layout);
+    if ((int64_t)st->n * sb != (int64_t)n * eb || (n * eb) % 32)
+        return false;
+    CgTensor out = {n, vm_alloc(L->a, sizeof(int) * (size_t)(n ? n : 1))};
+    int per = sb == 32 ? 1 : 32 / sb, epw = 32 / eb, nw = n * eb / 32;
+    bool sgn = vm_dtype_is_signed(from);
+    int *words = vm_alloc(L->a, sizeof(int) * (size_t)(nw ? nw : 1));
+    for (int wi = 0; wi < nw; wi++) {
+        int w = sb == 8 && !vm_dtype_is_signed(sd) ? word_of_bytes(L, st->r + wi * per) : -1;
+        for (int p = 0, whole = w >= 0; !whole && p < per; p++) {
+            int c = cg_to_code(L, sd, st->r[wi * per + p]);
+            if (p)
+                c = cg_op2(L, TIR_OP_SHL, TIR_U32, cg_R(c), cg_I(p * sb));
+            w = w < 0 ? c : cg_op2(L, TIR_OP_OR, TIR_U32, cg_R(w), cg_R(c));
+        }
+        words[wi] = w;
+        if (!bytelike)
+            continue;
+        int *o = out.r + wi * epw;
+        if (eb == 4)
+            u4_word(L, to == VM_DT_F32 ? VM_DT_F16 : to, sgn, w, o);
+        else if (to == VM_DT_F32)
+            u8_word_f32(L, sgn, w, o);
+        else
+            u8_word(L, to, sgn, w, o);
+        for (int j = 0; eb == 4 && to == VM_DT_F32 && j < epw; j++)
+            o[j] = cg_cvt(L, TIR_F32, TIR_F16, TIR_RND_NONE, false, cg_R(o[j]));
+    }
+    if (!bytelike)
+        field_words_f32(L, sgn, eb, words, n, out.r);
+    L->vals[r->id] = out;
+    return true;
 }

@@ -20,9 +20,18 @@
  * allocations, whose bases are 256-byte aligned). Sub-byte loads read one
  * or two bytes, never past the tensor's last byte.
  *
- * copy_async is performed synchronously (plain loads and stores; the VM's
- * rules make the data visible only after wait + sync anyway), distributed
- * over the threads by the mask's layout or vm_default_layout. */
+ * Vectorization (lower_vec.c plans it): a run of a thread's elements that
+ * is contiguous, aligned and uniformly in bounds moves with one 2..16-byte
+ * ld/st (16 one-byte elements as four words; sub-byte runs as whole bytes
+ * in aligned pieces, split with bfe); shared tiles the same way where the
+ * shared layout keeps the run contiguous and aligned (a swizzle moves
+ * aligned 2^base-byte chunks whole).
+ *
+ * copy_async is distributed over the threads by the mask's layout or
+ * vm_default_layout; runs of 4/8/16 bytes become cp.async (commit and wait
+ * its groups), the rest is copied synchronously (plain loads and stores:
+ * the VM's rules make the data visible only after wait + sync anyway).
+ * Global runs are vectorized by lower_vec.c's plan. */
 #include <string.h>
 
 #include "codegen/lower.h"
@@ -184,6 +193,7 @@ bool cg_gtile_init(CgLower *L, const Inst *i, const Tile *t, CgGTile *G)
         return cg_fail(L, i, "%s: global tensor %s has no base pointer", vm_op_name(i->op),
                        vm_value_label(L->a, g));
     G->g = g;
+    G->tile = t;
     G->rank = g->rank;
     int r = 0;
     for (int d = 0; d < g->rank; d++) {
@@ -252,6 +262,92 @@ void cg_gtile_coords(CgLower *L, const CgGTile *G, const CgCoords *c, int l, int
     }
 }
 
+/* Elements l..l+v-1 (cg_gvec) with one v * bytes load under element l's
+ * guard, which holds for all of them; 16 one-byte elements as four words. */
+static void load_run(CgLower *L, Dtype dt, int addr, int p, int v, const int *other, int *out)
+{
+    TirType rt = cg_elem_type(dt);
+    int eb = vm_dtype_bits(dt) / 8, nw = v > 8 ? v * eb / 4 : 0, nd = nw ? nw : v;
+    TirType dtt = nw ? TIR_U32 : rt;
+    int d[TIR_MAX_DST];
+    for (int j = 0; j < nd; j++) {
+        d[j] = cg_reg(L, dtt, nw ? "word" : NULL);
+        cg_mov(L, d[j], !nw && other ? cg_R(other[j]) : cg_I(0));
+    }
+    TirOp *o = cg_emit(L, TIR_OP_LD, dtt);
+    o->type2 = nw ? TIR_U32 : mem_type(dt);
+    o->space = TIR_SPACE_GLOBAL;
+    o->width = v * eb;
+    o->na = 1;
+    o->a[0] = cg_R(addr);
+    o->nd = nd;
+    memcpy(o->d, d, sizeof(int) * (size_t)nd);
+    o->guard = p;
+    for (int j = 0; j < v; j++) {
+        if (!nw) {
+            out[j] = d[j];
+            continue;
+        }
+        int x = cg_op3(L, TIR_OP_BFE, rt, cg_R(d[j / 4]), cg_I(8 * (j % 4)), cg_I(8));
+        out[j] = other && p >= 0 ? cg_selp(L, rt, cg_R(x), cg_R(other[j]), p) : x;
+    }
+}
+
+/* v sub-byte elements in whole bytes from addr (aligned to 2^align): the
+ * bytes in aligned pieces of 16/8/4 (words) or 2/1 (shifted into their
+ * word), then each element's bits, across a word boundary where it
+ * straddles one. */
+static void load_bits_run(CgLower *L, Dtype dt, int addr, int p, int v, int align,
+                          const int *other, int *out)
+{
+    int bits = vm_dtype_bits(dt), nbytes = v * bits / 8, w[4];
+    TirType rt = cg_elem_type(dt);
+    for (int j = 0; j < (nbytes + 3) / 4; j++) {
+        w[j] = cg_reg(L, TIR_U32, "word");
+        cg_mov(L, w[j], cg_I(0));
+    }
+    for (int o = 0; o < nbytes;) {
+        int s = 16;
+        while (s > 1 && (s > nbytes - o || s > (1 << align) || o % s))
+            s /= 2;
+        int t = -1;
+        if (s < 4) {
+            t = cg_reg(L, TIR_U32, "bytes");
+            cg_mov(L, t, cg_I(0));
+        }
+        TirOp *ld = cg_emit(L, TIR_OP_LD, TIR_U32);
+        ld->type2 = s >= 4 ? TIR_U32 : s == 2 ? TIR_U16 : TIR_U8;
+        ld->space = TIR_SPACE_GLOBAL;
+        ld->width = s;
+        ld->off = o;
+        ld->na = 1;
+        ld->a[0] = cg_R(addr);
+        ld->guard = p;
+        if (s >= 4) {
+            ld->nd = s / 4;
+            for (int j = 0; j < s / 4; j++)
+                ld->d[j] = w[o / 4 + j];
+        } else {
+            ld->nd = 1;
+            ld->d[0] = t;
+            int sh = cg_op2(L, TIR_OP_SHL, TIR_U32, cg_R(t), cg_I(8 * (o % 4)));
+            cg_mov(L, w[o / 4], cg_R(cg_op2(L, TIR_OP_OR, TIR_U32, cg_R(w[o / 4]), cg_R(sh))));
+        }
+        o += s;
+    }
+    for (int j = 0; j < v; j++) {
+        int q = j * bits, wi = q / 32, sh = q % 32, src = w[wi];
+        if (sh + bits > 32) {
+            int lo = cg_op2(L, TIR_OP_SHR, TIR_U32, cg_R(w[wi]), cg_I(sh));
+            int hi = cg_op2(L, TIR_OP_SHL, TIR_U32, cg_R(w[wi + 1]), cg_I(32 - sh));
+            src = cg_op2(L, TIR_OP_OR, TIR_U32, cg_R(lo), cg_R(hi));
+            sh = 0;
+        }
+        int x = cg_op3(L, TIR_OP_BFE, rt, cg_R(src), cg_I(sh), cg_I(bits));
+        out[j] = other && p >= 0 ? cg_selp(L, rt, cg_R(x), cg_R(other[j]), p) : x;
+    }
+}
+
 static int *load_global_tile(CgLower *L, const Inst *i, const Tile *t, Layout lay,
                              const int *mask, const int *other)
 {
@@ -261,12 +357,20 @@ static int *load_global_tile(CgLower *L, const Inst *i, const Tile *t, Layout la
     CgCoords c;
     cg_coords(L, lay, &c);
     int *out = vm_alloc(L->a, sizeof(int) * (size_t)(c.n ? c.n : 1));
-    for (int l = 0; l < c.n; l++) {
+    for (int l = 0; l < c.n;) {
         int gc[VM_MAX_DIMS], addr, sh, inb;
+        int al, v = cg_gvec(L, &G, lay, l, mask, 16, &al);
         cg_gtile_coords(L, &G, &c, l, gc);
         cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
         int p = cg_pand(L, inb, mask ? mask[l] : -1);
-        out[l] = elem_load(L, TIR_SPACE_GLOBAL, addr, 0, sh, G.g->dtype, p, other ? other[l] : -1);
+        if (v > 1 && vm_dtype_bits(G.g->dtype) % 8)
+            load_bits_run(L, G.g->dtype, addr, p, v, al, other ? other + l : NULL, out + l);
+        else if (v > 1)
+            load_run(L, G.g->dtype, addr, p, v, other ? other + l : NULL, out + l);
+        else
+            out[l] = elem_load(L, TIR_SPACE_GLOBAL, addr, 0, sh, G.g->dtype, p,
+                               other ? other[l] : -1);
+        l += v;
     }
     return out;
 }
@@ -280,12 +384,27 @@ static bool store_global_tile(CgLower *L, const Inst *i, const Tile *t, Layout l
     CgCoords c;
     cg_coords(L, lay, &c);
     int rep = cg_replica_pred(L, lay);
-    for (int l = 0; l < c.n; l++) {
+    int eb = vm_dtype_bits(G.g->dtype) / 8;
+    for (int l = 0; l < c.n;) {
         int gc[VM_MAX_DIMS], addr, sh, inb;
+        int v = cg_gvec(L, &G, lay, l, mask, eb * 8 < 16 ? eb * 8 : 16, NULL);
         cg_gtile_coords(L, &G, &c, l, gc);
         cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
         int p = cg_pand(L, cg_pand(L, inb, mask ? mask[l] : -1), rep);
-        elem_store(L, TIR_SPACE_GLOBAL, addr, 0, sh, G.g->dtype, val[l], p);
+        if (v > 1) {
+            TirOp *o = cg_emit(L, TIR_OP_ST, cg_elem_type(G.g->dtype));
+            o->type2 = mem_type(G.g->dtype);
+            o->space = TIR_SPACE_GLOBAL;
+            o->width = v * eb;
+            o->na = 1 + v;
+            o->a[0] = cg_R(addr);
+            for (int j = 0; j < v; j++)
+                o->a[1 + j] = cg_R(val[l + j]);
+            o->guard = p;
+        } else {
+            elem_store(L, TIR_SPACE_GLOBAL, addr, 0, sh, G.g->dtype, val[l], p);
+        }
+        l += v;
     }
     return true;
 }
@@ -377,6 +496,69 @@ static void stile_addr(CgLower *L, const STile *S, const CgCoords *c, int l, int
     *off = S->base;
 }
 
+/* min(a, log2 of the largest power of two dividing x); x == 0 keeps a */
+static int min_tz(int a, int32_t x)
+{
+    int z = x ? __builtin_ctz((unsigned)x) : a;
+    return z < a ? z : a;
+}
+
+/* The largest v' <= v (a power of two) such that shared elements l..l+v'-1
+ * of S are consecutive bytes aligned to v' * bytes: stride 1 along result
+ * dim rd, the start and thread terms divisible; a swizzle moves aligned
+ * 2^base-byte chunks whole, so it caps the chunk at 2^base bytes. */
+static int svec(CgLower *L, const STile *S, const Tile *t, Layout lay, int l, int rd, int v)
+{
+    int bits = S->s.elem_bits, ds = -1;
+    for (int d = 0; d < S->rank; d++)
+        if (S->tmap[d] == rd)
+            ds = d;
+    if (v < 2 || bits % 8 || ds < 0 || S->s.stride[ds] != 1)
+        return 1;
+    int eb = __builtin_ctz((unsigned)bits / 8);
+    LayAffine aff[LAY_MAX_DIMS];
+    lay_symbolic_apply(lay, l, aff);
+    int lin = CG_DIV_ANY;
+    for (int d = 0; d < S->rank; d++) {
+        if (!S->s.stride[d])
+            continue;
+        int cd = t->start[d] ? cg_div_log2(L, t->start[d]) : CG_DIV_ANY;
+        if (S->tmap[d] >= 0) {
+            const LayAffine *f = &aff[S->tmap[d]];
+            cd = min_tz(cd, f->constant);
+            for (int k = 0; k < f->nterms; k++)
+                cd = min_tz(cd, f->mul[k]);
+        }
+        int sd = __builtin_ctz((unsigned)S->s.stride[d]) + cd;
+        lin = lin < sd ? lin : sd;
+    }
+    int align = S->base ? __builtin_ctzll((uint64_t)S->base) : CG_DIV_ANY;
+    align = align < lin + eb ? align : lin + eb;
+    if (S->s.swizzle.bits > 0 && S->s.swizzle.base < align)
+        align = S->s.swizzle.base;
+    while (v > 1 && (v << eb) > (1 << (align < 16 ? align : 16)))
+        v /= 2;
+    return v;
+}
+
+/* Elements l.. of a shared tile that one ld/st.shared may cover (at most
+ * 8, max_bytes bytes), 1 when none. */
+static int srun(CgLower *L, const STile *S, const Tile *t, Layout lay, Dtype dt, int l)
+{
+    int bits = S->s.elem_bits, rd = -1;
+    if (bits % 8 || dt == VM_DT_BOOL)
+        return 1;
+    for (int d = 0; d < S->rank; d++)
+        if (S->tmap[d] >= 0 && S->s.stride[d] == 1)
+            rd = S->tmap[d];
+    if (rd < 0)
+        return 1;
+    int run = lay_contiguity(lay, rd, l), v = 1;
+    while (2 * v <= run && 2 * v <= 8 && 2 * v * bits <= 128)
+        v *= 2;
+    return svec(L, S, t, lay, l, rd, v);
+}
+
 static int *load_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout lay, Dtype dt)
 {
     STile S;
@@ -386,11 +568,25 @@ static int *load_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout la
     cg_coords(L, lay, &c);
     int *out = vm_alloc(L->a, sizeof(int) * (size_t)(c.n ? c.n : 1));
     int tb = -2;
-    for (int l = 0; l < c.n; l++) {
-        int addr, sh;
+    for (int l = 0; l < c.n;) {
+        int addr, sh, v = srun(L, &S, t, lay, dt, l);
         int64_t off;
         stile_addr(L, &S, &c, l, &tb, &addr, &off, &sh);
-        out[l] = elem_load(L, TIR_SPACE_SHARED, addr, off, sh, dt, -1, -1);
+        if (v == 1) {
+            out[l++] = elem_load(L, TIR_SPACE_SHARED, addr, off, sh, dt, -1, -1);
+            continue;
+        }
+        TirOp *o = cg_emit(L, TIR_OP_LD, cg_elem_type(dt));
+        o->type2 = mem_type(dt);
+        o->space = TIR_SPACE_SHARED;
+        o->width = v * vm_dtype_bits(dt) / 8;
+        o->off = off;
+        o->na = 1;
+        o->a[0] = cg_R(addr);
+        o->nd = v;
+        for (int j = 0; j < v; j++)
+            out[l + j] = o->d[j] = cg_reg(L, cg_elem_type(dt), NULL);
+        l += v;
     }
     return out;
 }
@@ -405,12 +601,27 @@ static bool store_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout l
     cg_coords(L, lay, &c);
     int rep = cg_replica_pred(L, lay);
     int tb = -2;
-    for (int l = 0; l < c.n; l++) {
-        int addr, sh;
+    for (int l = 0; l < c.n;) {
+        int addr, sh, v = guard ? 1 : srun(L, &S, t, lay, dt, l);
         int64_t off;
         stile_addr(L, &S, &c, l, &tb, &addr, &off, &sh);
-        elem_store(L, TIR_SPACE_SHARED, addr, off, sh, dt, val[l],
-                   cg_pand(L, rep, guard ? guard[l] : -1));
+        if (v == 1) {
+            elem_store(L, TIR_SPACE_SHARED, addr, off, sh, dt, val[l],
+                       cg_pand(L, rep, guard ? guard[l] : -1));
+            l++;
+            continue;
+        }
+        TirOp *o = cg_emit(L, TIR_OP_ST, cg_elem_type(dt));
+        o->type2 = mem_type(dt);
+        o->space = TIR_SPACE_SHARED;
+        o->width = v * vm_dtype_bits(dt) / 8;
+        o->off = off;
+        o->na = 1 + v;
+        o->a[0] = cg_R(addr);
+        for (int j = 0; j < v; j++)
+            o->a[1 + j] = cg_R(val[l + j]);
+        o->guard = rep;
+        l += v;
     }
     return true;
 }
@@ -420,6 +631,62 @@ static bool store_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout l
 static int *mask_of(CgLower *L, const Inst *i, const Value *m, const Value *res)
 {
     return m ? cg_operand(L, i, m, res->layout, res->rank, res->shape) : NULL;
+}
+
+/* copy_async as cp.async where a run of the thread's elements moves 4, 8
+ * or 16 bytes (cg_gvec on the global side, svec on the shared side): the
+ * bytes outside the bounds or the mask are zero-filled through src-size 0
+ * (from the tensor's base address, so no address outside it is formed);
+ * other elements take the plain synchronous path. */
+static bool copy_async_tile(CgLower *L, const Inst *i, Layout lay, const int *mask)
+{
+    CgGTile G;
+    STile S;
+    if (!cg_gtile_init(L, i, &i->mem[1], &G) || !stile_init(L, i, &i->mem[0], &S))
+        return false;
+    Dtype dt = G.g->dtype;
+    CgCoords c;
+    cg_coords(L, lay, &c);
+    int rep = cg_replica_pred(L, lay);
+    int eb = vm_dtype_bits(dt) / 8, rd = G.rank ? G.tmap[G.rank - 1] : -1;
+    int tb = -2;
+    for (int l = 0; l < c.n;) {
+        int gc[VM_MAX_DIMS], addr, sh, inb, saddr, ssh;
+        int64_t soff;
+        int v = cg_gvec(L, &G, lay, l, mask, 16, NULL);
+        if (rd >= 0)
+            v = svec(L, &S, &i->mem[0], lay, l, rd, v);
+        if (v * eb < 4)
+            v = 1;
+        cg_gtile_coords(L, &G, &c, l, gc);
+        cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
+        int p = cg_pand(L, inb, mask ? mask[l] : -1);
+        stile_addr(L, &S, &c, l, &tb, &saddr, &soff, &ssh);
+        if (v == 1) {
+            int x = elem_load(L, TIR_SPACE_GLOBAL, addr, 0, sh, dt, p, -1);
+            elem_store(L, TIR_SPACE_SHARED, saddr, soff, ssh, dt, x, rep);
+            l++;
+            continue;
+        }
+        int w = v * eb;
+        TirArg src = cg_R(addr), n = cg_I(w);
+        if (p >= 0) {
+            src = cg_R(cg_selp(L, TIR_U64, cg_R(addr), cg_R(cg_global_base(L, G.g)), p));
+            n = cg_R(cg_selp(L, TIR_U32, cg_I(w), cg_I(0), p));
+        }
+        TirOp *o = cg_emit(L, TIR_OP_CP_ASYNC, TIR_B32);
+        o->type2 = TIR_B32;
+        o->width = w;
+        o->flag = w == 16;
+        o->off = soff;
+        o->na = 3;
+        o->a[0] = cg_R(saddr);
+        o->a[1] = src;
+        o->a[2] = n;
+        o->guard = rep;
+        l += v;
+    }
+    return true;
 }
 
 static bool copy_async(CgLower *L, const Inst *i)
@@ -440,6 +707,8 @@ static bool copy_async(CgLower *L, const Inst *i)
     } else if (i->a[0] && !(mask = cg_operand(L, i, i->a[0], lay, rank, shape))) {
         return false;
     }
+    if (vm_dtype_bits(dt) % 8 == 0 && dt != VM_DT_BOOL)
+        return copy_async_tile(L, i, lay, mask);
     int *v = load_global_tile(L, i, &i->mem[1], lay, mask, NULL);
     return v && store_shared_tile(L, i, &i->mem[0], lay, dt, v, NULL);
 }
@@ -526,6 +795,8 @@ bool cg_lower_mem(CgLower *L, const Inst *i)
         return store_global_tile(L, i, &i->mem[0], v->layout, vt->r, mask);
     }
     case VM_LOAD_SHARED:
+        if (cg_load_shared_ldmatrix(L, i))
+            return !L->failed;
         return set_result(L, r, load_shared_tile(L, i, &i->mem[0], r->layout, r->dtype));
     case VM_STORE_SHARED: {
         CgTensor *vt = cg_val(L, i->a[0]);
@@ -535,6 +806,12 @@ bool cg_lower_mem(CgLower *L, const Inst *i)
     }
     case VM_COPY_ASYNC:
         return copy_async(L, i);
+    case VM_COMMIT:
+        cg_emit(L, TIR_OP_CP_COMMIT, TIR_B32);
+        return true;
+    case VM_WAIT:
+        cg_emit(L, TIR_OP_CP_WAIT, TIR_B32)->imm = i->n;
+        return true;
     case VM_LOAD_SCALAR:
         return load_scalar(L, i);
     case VM_GATHER:

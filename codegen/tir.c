@@ -377,8 +377,12 @@ static void put_op(Buf *b, const TirKernel *k, const TirOp *o, int depth, int *l
         put_addr(b, k, o);
         break;
     case TIR_OP_CP_ASYNC:
-        put(b, "cp.async.w%d ", o->width);
-        put_args(b, k, o, 0);
+        put(b, "cp.async%s.w%d ", o->flag ? ".cg" : "", o->width);
+        put_addr(b, k, o);
+        if (o->na > 1) {
+            put(b, ", ");
+            put_args(b, k, o, 1);
+        }
         break;
     case TIR_OP_CP_WAIT:
         put(b, "cp.async.wait_group %lld", (long long)o->imm);

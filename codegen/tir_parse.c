@@ -316,7 +316,9 @@ static bool parse_op(P *p, TirOp *o, const char *m, size_t ml, const char *rest)
         o->type = o->type2 = TIR_B32;
         return operands(p, o, rest, 0);
     case TIR_OP_CP_ASYNC:
-        o->width = atoi(pc.s[2] + 1);
+        o->width = atoi(pc.s[pc.n - 1] + 1);
+        o->flag = pc.n > 3 && !strcmp(pc.s[2], "cg");
+        o->type = o->type2 = TIR_B32;
         return operands(p, o, rest, 0);
     case TIR_OP_CP_WAIT:
         o->imm = strtoll(skip(rest), NULL, 10);

@@ -5,7 +5,16 @@
  *
  * rt_gpu_text runs the same stages without a GPU (lpvm compile, tests).
  * The cache key: the canonical specialized source + backend + arch + PTX
- * version + CG_VERSION + LLVM version + NVRTC version. */
+ * version + CG_VERSION + LLVM version + NVRTC version + the divisibility
+ * class.
+ *
+ * Divisibility specialization (VM.md 1, as Triton): at launch every tensor
+ * address and i32/i64 scalar (shape identifiers included) is classed as a
+ * multiple of 16 or not; the bit pattern (CgOptions.div16) selects one
+ * compiled variant, lowered on first use and kept in a short list. The
+ * variant for pattern 0 (nothing known) is compiled at load, reports the
+ * errors, and serves any launch once the list is full. LPVM_DIV16=0 in the
+ * environment launches pattern 0 always (to measure what the facts buy). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,22 +22,32 @@
 #include "codegen/codegen.h"
 #include "runtime/runtime.h"
 
-struct RtGpuKernel {
+enum { RT_GPU_VARIANTS = 8 };
+typedef struct {
+    uint64_t div16;
     RtCuModule mod;
     RtCuFunc fn;
-    VmArena *arena;
     TirKernel *tir; /* its params say how to marshal the launch */
+} RtGpuVariant;
+
+struct RtGpuKernel {
+    VmArena *arena;
+    RtGpuVariant v[RT_GPU_VARIANTS];
+    int nv;
 };
 
-static lpvm_status lower(lpvm_context *ctx, Kernel *k, VmArena *a, TirKernel **tir)
+static lpvm_status lower(lpvm_context *ctx, Kernel *k, uint64_t div16, VmArena *a, TirKernel **tir)
 {
     CgArch arch;
     cg_arch_parse(ctx->arch, &arch);
-    CgOptions opt = {.sm = cg_arch_sm(arch)};
+    CgOptions opt = {.sm = cg_arch_sm(arch), .div16 = div16};
     VmDiags d;
     vm_diags_init(&d, a);
     if (cg_lower(k, &opt, a, tir, &d) != CG_OK)
         return rt_fail_diags(ctx, LPVM_ERR_TOOLCHAIN, &d);
+    /* The symbol both backends emit: prefixed, so that no kernel name
+     * collides with CUDA's own functions (a kernel `fmaf`). */
+    (*tir)->name = vm_sprintf(a, "lpvm_%s", (*tir)->name);
     return LPVM_OK;
 }
 
@@ -80,30 +99,70 @@ lpvm_status rt_gpu_text(lpvm_context *ctx, Kernel *k, lpvm_text what, char **tex
 {
     VmArena *a = vm_arena_new();
     TirKernel *tir = NULL;
-    lpvm_status st = lower(ctx, k, a, &tir);
+    lpvm_status st = lower(ctx, k, 0, a, &tir);
     if (st == LPVM_OK)
         st = emit(ctx, tir, what, text);
     vm_arena_free(a);
     return st;
 }
 
-/* The cache key of CODEGEN.md 3. */
-static char *cache_key(lpvm_context *ctx, Kernel *k, const TirKernel *tir)
+char *rt_gpu_cache_key(Kernel *k, const char *arch, bool nvrtc, int ptx_needed, uint64_t div16)
 {
     char *src = vm_print_kernel(k);
     if (!src)
         return NULL;
     int lmaj, lmin, lpat, nmaj = 0, nmin = 0;
     cg_llvm_version(&lmaj, &lmin, &lpat);
-    int nvrtc = ctx->opt.backend == LPVM_BACKEND_NVRTC;
     if (nvrtc)
         rt_nvrtc_version(&nmaj, &nmin);
     RtStrbuf sb = {0};
-    rt_sb_printf(&sb, "lpvm-ptx cg=%d backend=%s arch=%s ptx=%d llvm=%d.%d.%d nvrtc=%d.%d\n%s", CG_VERSION,
-                 nvrtc ? "nvrtc" : "llvm", ctx->arch, cg_ptx_version_for(ctx->arch, tir->ptx_needed),
-                 lmaj, lmin, lpat, nmaj, nmin, src);
+    rt_sb_printf(&sb, "lpvm-ptx cg=%d backend=%s arch=%s ptx=%d llvm=%d.%d.%d nvrtc=%d.%d div16=%llx\n%s",
+                 CG_VERSION, nvrtc ? "nvrtc" : "llvm", arch, cg_ptx_version_for(arch, ptx_needed),
+                 lmaj, lmin, lpat, nmaj, nmin, (unsigned long long)div16, src);
     free(src);
     return rt_sb_finish(&sb);
+}
+
+uint64_t rt_gpu_div16(const Kernel *k, const VmArg *args, const int64_t *vals)
+{
+    uint64_t m = 0;
+    for (int j = 0, arg = 0; j < k->nparams && j < 64; j++) {
+        const Param *p = k->params[j];
+        int64_t v = 1;
+        if (p->kind == VM_P_TENSOR)
+            v = args[arg].i;
+        else if (p->dtype == VM_DT_I32 || p->dtype == VM_DT_I64)
+            v = vals[j];
+        if (v % 16 == 0)
+            m |= 1ull << j;
+        arg += !p->implicit;
+    }
+    return m;
+}
+
+/* Lowers, emits (through the cache) and loads the variant for div16. */
+static lpvm_status variant(lpvm_context *ctx, Kernel *k, RtGpuKernel *g, uint64_t div16,
+                           RtGpuVariant *out)
+{
+    out->div16 = div16;
+    lpvm_status st = lower(ctx, k, div16, g->arena, &out->tir);
+    char *key = NULL, *ptx = NULL;
+    size_t len;
+    if (st == LPVM_OK && !(key = rt_gpu_cache_key(k, ctx->arch, ctx->opt.backend == LPVM_BACKEND_NVRTC,
+                                                  out->tir->ptx_needed, div16)))
+        st = rt_fail(ctx, LPVM_ERR_NOMEM, "out of memory");
+    if (st == LPVM_OK && !rt_cache_get(ctx->cache, key, (void **)&ptx, &len)) {
+        st = emit(ctx, out->tir, LPVM_TEXT_PTX, &ptx);
+        if (st == LPVM_OK)
+            rt_cache_put(ctx->cache, key, ptx, strlen(ptx));
+    }
+    RtCuErr e;
+    if (st == LPVM_OK && (rt_cu_module_load(&ctx->dev, ptx, &out->mod, NULL, &e) ||
+                          rt_cu_function(&ctx->dev, out->mod, out->tir->name, &out->fn, &e)))
+        st = rt_fail(ctx, e.fail == RT_CU_JIT ? LPVM_ERR_TOOLCHAIN : LPVM_ERR_RUNTIME, "%s", e.msg);
+    free(key);
+    free(ptx);
+    return st;
 }
 
 lpvm_status rt_gpu_compile(lpvm_context *ctx, Kernel *k, RtGpuKernel **out)
@@ -112,22 +171,8 @@ lpvm_status rt_gpu_compile(lpvm_context *ctx, Kernel *k, RtGpuKernel **out)
     if (!g)
         return rt_fail(ctx, LPVM_ERR_NOMEM, "out of memory");
     g->arena = vm_arena_new();
-    lpvm_status st = lower(ctx, k, g->arena, &g->tir);
-    char *key = NULL, *ptx = NULL;
-    size_t len;
-    if (st == LPVM_OK && !(key = cache_key(ctx, k, g->tir)))
-        st = rt_fail(ctx, LPVM_ERR_NOMEM, "out of memory");
-    if (st == LPVM_OK && !rt_cache_get(ctx->cache, key, (void **)&ptx, &len)) {
-        st = emit(ctx, g->tir, LPVM_TEXT_PTX, &ptx);
-        if (st == LPVM_OK)
-            rt_cache_put(ctx->cache, key, ptx, strlen(ptx));
-    }
-    RtCuErr e;
-    if (st == LPVM_OK && (rt_cu_module_load(&ctx->dev, ptx, &g->mod, NULL, &e) ||
-                          rt_cu_function(&ctx->dev, g->mod, g->tir->name, &g->fn, &e)))
-        st = rt_fail(ctx, e.fail == RT_CU_JIT ? LPVM_ERR_TOOLCHAIN : LPVM_ERR_RUNTIME, "%s", e.msg);
-    free(key);
-    free(ptx);
+    lpvm_status st = variant(ctx, k, g, 0, &g->v[0]);
+    g->nv = 1;
     if (st != LPVM_OK) {
         rt_gpu_kernel_free(ctx, g);
         return st;
@@ -140,8 +185,9 @@ void rt_gpu_kernel_free(lpvm_context *ctx, RtGpuKernel *g)
 {
     if (!g)
         return;
-    if (g->mod)
-        rt_cu_module_unload(&ctx->dev, g->mod);
+    for (int j = 0; j < g->nv; j++)
+        if (g->v[j].mod)
+            rt_cu_module_unload(&ctx->dev, g->v[j].mod);
     vm_arena_free(g->arena);
     free(g);
 }
@@ -177,7 +223,26 @@ lpvm_status rt_gpu_launch(lpvm_context *ctx, Kernel *k, RtGpuKernel *g, const Vm
         }
     if (!grid[0] || !grid[1] || !grid[2])
         goto done; /* an empty grid is a no-op */
-    const TirKernel *t = g->tir;
+    uint64_t div16 = rt_gpu_div16(k, args, vals);
+    const char *env = getenv("LPVM_DIV16"); /* "0": measure without the specialization */
+    if (env && !strcmp(env, "0"))
+        div16 = 0;
+    const RtGpuVariant *var = &g->v[0];
+    for (int j = 0; j < g->nv; j++)
+        if (g->v[j].div16 == div16)
+            var = &g->v[j];
+    if (var->div16 != div16 && g->nv < RT_GPU_VARIANTS) {
+        RtGpuVariant nv = {0};
+        st = variant(ctx, k, g, div16, &nv);
+        if (st != LPVM_OK) {
+            if (nv.mod)
+                rt_cu_module_unload(&ctx->dev, nv.mod);
+            goto done;
+        }
+        g->v[g->nv] = nv;
+        var = &g->v[g->nv++];
+    }
+    const TirKernel *t = var->tir;
     void **params = vm_alloc(a, sizeof *params * (size_t)(t->nparams + 1));
     int64_t *store = vm_alloc(a, sizeof *store * (size_t)(t->nparams + 1));
     const Inst *ws[8];
@@ -224,7 +289,7 @@ lpvm_status rt_gpu_launch(lpvm_context *ctx, Kernel *k, RtGpuKernel *g, const Vm
         params[j] = &store[j];
     }
     unsigned gr[3] = {(unsigned)grid[0], (unsigned)grid[1], (unsigned)grid[2]};
-    if (rt_cu_launch(&ctx->dev, g->fn, gr, (unsigned)t->warps, (unsigned)t->shared_bytes,
+    if (rt_cu_launch(&ctx->dev, var->fn, gr, (unsigned)t->warps, (unsigned)t->shared_bytes,
                      (RtCuStream)stream, params, &e))
         st = rt_fail(ctx, e.fail == RT_CU_INVALID ? LPVM_ERR_INVALID : LPVM_ERR_RUNTIME, "%s", e.msg);
 free_ws:

@@ -233,6 +233,12 @@ struct lpvm_module {
 lpvm_status rt_gpu_compile(lpvm_context *ctx, Kernel *k, RtGpuKernel **out);
 void rt_gpu_kernel_free(lpvm_context *ctx, RtGpuKernel *g);
 lpvm_status rt_gpu_text(lpvm_context *ctx, Kernel *k, lpvm_text what, char **text);
+/* The PTX cache key of k for a backend and arch, the PTX version the TIR
+ * needs and a divisibility class (malloc'd; NULL: out of memory). */
+char *rt_gpu_cache_key(Kernel *k, const char *arch, bool nvrtc, int ptx_needed, uint64_t div16);
+/* The divisibility class of a launch (CgOptions.div16): args as bound
+ * (tensor device addresses in .i), vals from vm_launch_bind. */
+uint64_t rt_gpu_div16(const Kernel *k, const VmArg *args, const int64_t *vals);
 lpvm_status rt_gpu_launch(lpvm_context *ctx, Kernel *k, RtGpuKernel *g, const VmArg *args,
                           int nargs, lpvm_stream stream);
 /* module.c: checks args against k's signature into VmArgs (device

@@ -585,7 +585,8 @@ Test(api, kernel_text_without_gpu)
     text_for("sm_80", LPVM_BACKEND_LLVM, LPVM_TEXT_TIR, "vadd");
     text_for("sm_80", LPVM_BACKEND_LLVM, LPVM_TEXT_PTX, ".target sm_80");
     text_for("sm_90", LPVM_BACKEND_LLVM, LPVM_TEXT_PTX, ".target sm_90");
-    text_for("sm_90", LPVM_BACKEND_LLVM, LPVM_TEXT_LLVM, "define ptx_kernel void @vadd(");
+    /* generated symbols are lpvm_<kernel> (runtime/gpu.c) */
+    text_for("sm_90", LPVM_BACKEND_LLVM, LPVM_TEXT_LLVM, "define ptx_kernel void @lpvm_vadd(");
     text_for("sm_90", LPVM_BACKEND_NVRTC, LPVM_TEXT_CUDA, "__global__");
     if (!nvrtc_present()) {
         cr_log_warn("api/kernel_text_without_gpu: NVRTC not found: NVRTC PTX not checked");

@@ -261,12 +261,12 @@ Test(cli, compile_emits)
         const char *args, *needle;
         int nvrtc;
     } cases[] = {
-        {"--emit tir", "kernel vadd(", 0},
+        {"--emit tir", "kernel lpvm_vadd(", 0},
         {"--emit source", "kernel vadd(x: global f16[n]", 0},
         {"--emit ptx --arch sm_80", ".target sm_80", 0},
         {"--emit ptx --arch sm_90", ".target sm_90", 0},
-        {"--emit llvm", "define ptx_kernel void @vadd(", 0},
-        {"--emit cuda --backend nvrtc", "__global__", 0},
+        {"--emit llvm", "define ptx_kernel void @lpvm_vadd(", 0},
+        {"--emit cuda --backend nvrtc", "__global__ void __launch_bounds__", 0},
         {"--emit ptx --backend nvrtc --arch sm_90", ".target sm_90", 1},
     };
     int have_nvrtc = nvrtc_present();

@@ -192,9 +192,9 @@ static Code ref_int(VmBinop op, Dtype dt, Code a, Code b)
     int n = vm_dtype_bits(dt);
     int64_t x = ival(dt, a), y = ival(dt, b);
     switch (op) {
-    case VM_OP_ADD: return wrap(dt, x + y);
-    case VM_OP_SUB: return wrap(dt, x - y);
-    case VM_OP_MUL: return wrap(dt, x * y);
+    case VM_OP_ADD: return wrap(dt, (int64_t)((uint64_t)x + (uint64_t)y));
+    case VM_OP_SUB: return wrap(dt, (int64_t)((uint64_t)x - (uint64_t)y));
+    case VM_OP_MUL: return wrap(dt, (int64_t)((uint64_t)x * (uint64_t)y));
     case VM_OP_DIV: return y == 0 ? 0 : wrap(dt, x / y);
     case VM_OP_REM: return y == 0 ? wrap(dt, x) : wrap(dt, x - (x / y) * y);
     case VM_OP_MIN: return wrap(dt, x < y ? x : y);

@@ -970,14 +970,11 @@ Test(emit_cuda, nvrtc_error_names_the_line)
 /* Every kernel of samples/kernels at each of its spec lines: lang_compile,
  * cg_lower (sm 80 and 90), cg_emit_cuda, NVRTC, ptxas. Failures are listed
  * with the file, kernel, spec, arch and stage. */
-Test(emit_cuda, samples)
+Test(emit_cuda, samples, .timeout = 900)
 {
     NEED_TOOLS();
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/samples/kernels", tl_root());
-    char **files;
-    int nf = tl_list(dir, ".lpk", &files), built = 0, failed = 0;
-    cr_assert_gt(nf, 0, "no .lpk files in %s", dir);
+    static const char *const dirs[] = {"samples/kernels", "tests/kernels", "tests/lang", "stdlib"};
+    int built = 0, failed = 0;
     char *report = calloc(1, 1);
     size_t rlen = 0;
 #define REPORT(...)                                                                 \
@@ -990,6 +987,13 @@ Test(emit_cuda, samples)
         report[rlen] = 0;                                                           \
         failed++;                                                                   \
     } while (0)
+    for (size_t di = 0; di < sizeof dirs / sizeof dirs[0]; di++) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", tl_root(), dirs[di]);
+    char **files;
+    int nf = tl_list(dir, ".lpk", &files);
+    if (di == 0)
+        cr_assert_gt(nf, 0, "no .lpk files in %s", dir);
     for (int fi = 0; fi < nf; fi++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", dir, files[fi]);
@@ -1029,7 +1033,7 @@ Test(emit_cuda, samples)
                     VmDiags vd;
                     vm_diags_init(&vd, va);
                     TirKernel *tk = NULL;
-                    CgOptions opt = {sms[ai]};
+                    CgOptions opt = {.sm = sms[ai]};
                     CgStatus cs = cg_lower(p->kernels[0], &opt, va, &tk, &vd);
                     if (cs != CG_OK) {
                         char m[512] = "";
@@ -1073,6 +1077,7 @@ Test(emit_cuda, samples)
         free(text);
     }
     tl_free_list(files, nf);
+    }
     cr_log_info("emit_cuda samples: %d kernels built, %d failures", built, failed);
     cr_expect_eq(failed, 0, "%d failures (%d built):\n%s", failed, built, report);
     cr_expect_gt(built, 0);

@@ -345,7 +345,7 @@ static int sample(Report *r, const char *file, const char *text, size_t len, con
     VmDiags vd;
     vm_diags_init(&vd, va);
     TirKernel *tk = NULL;
-    CgOptions opt = {sm};
+    CgOptions opt = {.sm = sm};
     char *ptx = NULL, *err = NULL, *log = NULL;
     if (lang_compile(va, text, len, file, kernel, spec, &p, &ld) != LANG_OK) {
         char *m = lang_diags_render(&ld);
@@ -389,14 +389,20 @@ static int sample(Report *r, const char *file, const char *text, size_t len, con
     return ok;
 }
 
-Test(emit_llvm, samples, .timeout = 300)
+/* Every kernel of the repository (samples, test kernels, the stdlib) at
+ * each of its spec lines, for sm_80 and sm_90. */
+Test(emit_llvm, samples, .timeout = 900)
 {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/samples/kernels", tl_root());
-    char **files;
-    int nf = tl_list(dir, ".lpk", &files), built = 0;
-    cr_assert_gt(nf, 0, "no .lpk files in %s", dir);
+    static const char *const dirs[] = {"samples/kernels", "tests/kernels", "tests/lang", "stdlib"};
+    int built = 0;
     Report r = {calloc(1, 1), 0, 0};
+    for (size_t di = 0; di < sizeof dirs / sizeof dirs[0]; di++) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", tl_root(), dirs[di]);
+    char **files;
+    int nf = tl_list(dir, ".lpk", &files);
+    if (di == 0)
+        cr_assert_gt(nf, 0, "no .lpk files in %s", dir);
     for (int fi = 0; fi < nf; fi++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s", dir, files[fi]);
@@ -430,6 +436,7 @@ Test(emit_llvm, samples, .timeout = 300)
         free(text);
     }
     tl_free_list(files, nf);
+    }
     cr_log_info("emit_llvm samples: %d built, %d failures", built, r.failed);
     cr_expect_eq(r.failed, 0, "%d failures (%d built):\n%s", r.failed, built, r.s);
     cr_expect_gt(built, 0);

@@ -120,6 +120,7 @@ Test(lang_roundtrip, tests_and_stdlib)
 {
     cr_expect_geq(roundtrip_dir("tests/lang"), 1);
     roundtrip_dir("stdlib");
+    cr_expect_geq(roundtrip_dir("tests/kernels"), 100, "every conformance kernel at each of its specs");
 }
 
 /* Every sample lists the specializations its tests use. */

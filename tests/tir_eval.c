@@ -148,6 +148,12 @@ static uint64_t int_op(TirOpcode op, TirType t, uint64_t a, uint64_t b, uint64_t
 
 static uint64_t float_op(TirOpcode op, TirType t, uint64_t a, uint64_t b, uint64_t c)
 {
+    if (t == TIR_F16X2 || t == TIR_BF16X2) {
+        TirType h = t == TIR_F16X2 ? TIR_F16 : TIR_BF16;
+        uint64_t lo = float_op(op, h, a & 0xFFFF, b & 0xFFFF, c & 0xFFFF);
+        uint64_t hi = float_op(op, h, a >> 16 & 0xFFFF, b >> 16 & 0xFFFF, c >> 16 & 0xFFFF);
+        return (lo & 0xFFFF) | (hi & 0xFFFF) << 16;
+    }
     if (op == TIR_OP_FMA) {
         if (t == TIR_F32)
             return bf32(fmaf(f32(a), f32(b), f32(c)));
@@ -269,6 +275,50 @@ static uint8_t *maddr(TeVm *ev, TirSpace sp, uint64_t addr, int width)
     return ev->shared + addr;
 }
 
+/* cp.async: src-size bytes read now (zero-filled to width), landing at the
+ * wait that retires the group. */
+static void cp_issue(TeVm *ev, const TirOp *o, int t, uint64_t dst, uint64_t src, uint64_t n)
+{
+    int w = o->width;
+    dst = (dst + (uint64_t)o->off) & 0xFFFFFFFFu;
+    if (dst % (uint64_t)w || src % (uint64_t)w || n > (uint64_t)w) {
+        fault(ev, "cp.async of %d bytes: misaligned or src-size %llu", w, (unsigned long long)n);
+        return;
+    }
+    if (!maddr(ev, TIR_SPACE_SHARED, dst, w))
+        return;
+    if (ev->ncp == ev->capcp) {
+        ev->capcp = ev->capcp ? 2 * ev->capcp : 256;
+        ev->cp = realloc(ev->cp, sizeof *ev->cp * (size_t)ev->capcp);
+    }
+    struct TeCopy *c = &ev->cp[ev->ncp];
+    memset(c, 0, sizeof *c);
+    c->t = t;
+    c->group = ev->committed[t];
+    c->width = w;
+    c->dst = dst;
+    if (n) {
+        uint8_t *p = maddr(ev, TIR_SPACE_GLOBAL, src, (int)n);
+        if (!p)
+            return;
+        memcpy(c->bytes, p, (size_t)n);
+    }
+    ev->ncp++;
+}
+
+static void cp_wait(TeVm *ev, int t, int n)
+{
+    int j = 0;
+    for (int i = 0; i < ev->ncp; i++) {
+        struct TeCopy *c = &ev->cp[i];
+        if (c->t == t && c->group < ev->committed[t] - n)
+            memcpy(ev->shared + c->dst, c->bytes, (size_t)c->width);
+        else
+            ev->cp[j++] = *c;
+    }
+    ev->ncp = j;
+}
+
 static uint64_t load(const uint8_t *p, TirType mt)
 {
     uint64_t v = 0;
@@ -375,6 +425,10 @@ static void exec_op(TeVm *ev, const TirOp *o, const uint8_t *m)
                 ev->st[t] = RUN;
         return;
     }
+    if (o->op == TIR_OP_MMA || o->op == TIR_OP_LDMATRIX) {
+        te_warp_op(ev, o, act);
+        return;
+    }
     if (o->op == TIR_OP_SHFL) {
         uint64_t v[1024];
         for (int t = 0; t < T; t++) {
@@ -394,9 +448,11 @@ static void exec_op(TeVm *ev, const TirOp *o, const uint8_t *m)
         uint64_t a = arg(ev, o, 0, t), b = o->na > 1 ? arg(ev, o, 1, t) : 0,
                  c = o->na > 2 ? arg(ev, o, 2, t) : 0;
         switch (o->op) {
-        case TIR_OP_NOTE: case TIR_OP_BAR: case TIR_OP_FENCE: case TIR_OP_CP_COMMIT:
-        case TIR_OP_CP_WAIT:
+        case TIR_OP_NOTE: case TIR_OP_BAR: case TIR_OP_FENCE:
             break;
+        case TIR_OP_CP_COMMIT: ev->committed[t]++; break;
+        case TIR_OP_CP_WAIT: cp_wait(ev, t, (int)o->imm); break;
+        case TIR_OP_CP_ASYNC: cp_issue(ev, o, t, a, b, o->na > 2 ? c : (uint64_t)o->width); break;
         case TIR_OP_PRINTF: do_printf(ev, o, t); break;
         case TIR_OP_BREAK: ev->st[t] = BROKE; break;
         case TIR_OP_CONTINUE: ev->st[t] = CONT; break;
@@ -471,15 +527,31 @@ static void exec_op(TeVm *ev, const TirOp *o, const uint8_t *m)
             break;
         }
         case TIR_OP_LD: {
-            uint8_t *p = maddr(ev, o->space, a + (uint64_t)o->off, bits(o->type2) / 8);
-            if (p)
-                set(ev, o->d[0], t, load(p, o->type2));
+            /* d0..dn-1 from consecutive elements; the hardware faults on an
+             * access not aligned to its width */
+            uint64_t ad = a + (uint64_t)o->off;
+            int eb = bits(o->type2) / 8;
+            if (ad % (uint64_t)o->width) {
+                fault(ev, "misaligned %d-byte load at %#llx", o->width, (unsigned long long)ad);
+                break;
+            }
+            uint8_t *p = maddr(ev, o->space, ad, o->width);
+            for (int j = 0; p && j < o->nd; j++)
+                set(ev, o->d[j], t, load(p + j * eb, o->type2));
             break;
         }
         case TIR_OP_ST: {
-            uint8_t *p = maddr(ev, o->space, a + (uint64_t)o->off, bits(o->type2) / 8);
-            if (p)
-                memcpy(p, &b, (size_t)bits(o->type2) / 8);
+            uint64_t ad = a + (uint64_t)o->off;
+            int eb = bits(o->type2) / 8;
+            if (ad % (uint64_t)o->width) {
+                fault(ev, "misaligned %d-byte store at %#llx", o->width, (unsigned long long)ad);
+                break;
+            }
+            uint8_t *p = maddr(ev, o->space, ad, o->width);
+            for (int j = 1; p && j < o->na; j++) {
+                uint64_t v = arg(ev, o, j, t);
+                memcpy(p + (j - 1) * eb, &v, (size_t)eb);
+            }
             break;
         }
         case TIR_OP_ATOM: {
@@ -538,6 +610,7 @@ bool te_run(TeVm *ev, const TirKernel *k, const uint64_t *pv, const TeBuf *bufs,
     ev->r = calloc((size_t)k->nregs * (size_t)ev->T + 1, sizeof *ev->r);
     ev->st = calloc((size_t)ev->T, 1);
     ev->shared = calloc((size_t)k->shared_bytes + 16, 1);
+    ev->committed = calloc((size_t)ev->T, sizeof(int));
     ev->nbufs = nbufs < 16 ? nbufs : 16;
     memcpy(ev->bufs, bufs, sizeof *bufs * (size_t)ev->nbufs);
     for (int d = 0; d < 3; d++)
@@ -553,6 +626,8 @@ bool te_run(TeVm *ev, const TirKernel *k, const uint64_t *pv, const TeBuf *bufs,
                 memset(ev->r, 0, sizeof *ev->r * (size_t)k->nregs * (size_t)ev->T);
                 memset(ev->st, RUN, (size_t)ev->T);
                 memset(ev->shared, 0, (size_t)k->shared_bytes);
+                memset(ev->committed, 0, sizeof(int) * (size_t)ev->T);
+                ev->ncp = 0;
                 for (int p = 0; p < k->nparams; p++)
                     for (int t = 0; t < ev->T; t++)
                         set(ev, k->params[p].reg, t, pv[p]);
@@ -567,4 +642,6 @@ void te_free(TeVm *ev)
     free(ev->r);
     free(ev->st);
     free(ev->shared);
+    free(ev->cp);
+    free(ev->committed);
 }

@@ -35,6 +35,16 @@ typedef struct {
     long steps;
     char *out; /* printf output, malloc'd (te_free frees it) */
     size_t nout;
+    /* cp.async in flight: the source bytes read at issue, written to shared
+     * when a wait_group retires their group (the thread's commit count at
+     * issue; copies not yet committed are retired by no wait) */
+    struct TeCopy {
+        int t, group, width;
+        uint64_t dst;
+        uint8_t bytes[16];
+    } *cp;
+    int ncp, capcp;
+    int *committed; /* per thread */
 } TeVm;
 
 /* Runs every block of grid g on param values pv (one per TirParam: a host
@@ -43,5 +53,8 @@ typedef struct {
 bool te_run(TeVm *ev, const TirKernel *k, const uint64_t *pv, const TeBuf *bufs, int nbufs,
             const int *grid);
 void te_free(TeVm *ev);
+/* tir_eval_mma.c: ldmatrix and mma.sync for the active warps (each wholly
+ * active); false with ev->msg on a fault. */
+bool te_warp_op(TeVm *ev, const TirOp *o, const uint8_t *act);
 
 #endif
