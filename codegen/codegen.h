@@ -180,6 +180,17 @@ typedef enum {
     TIR_ATOMS(X)
 #undef X
 } TirAtomOp;
+/* The modifiers' spellings in the text form (tir.c), one table each, shared
+ * by the printer and the parser. */
+#define TIR_COUNT_(id, s) +1
+enum {
+    TIR_NCMPS = 0 TIR_CMPS(TIR_COUNT_),
+    TIR_NRNDS = 0 TIR_RNDS(TIR_COUNT_),
+    TIR_NSREGS = 0 TIR_SREGS(TIR_COUNT_),
+    TIR_NATOMS = 0 TIR_ATOMS(TIR_COUNT_)
+};
+extern const char *const tir_cmp_names[TIR_NCMPS], *const tir_rnd_names[TIR_NRNDS],
+    *const tir_sreg_names[TIR_NSREGS], *const tir_atom_names[TIR_NATOMS];
 typedef enum { TIR_SEM_RELAXED, TIR_SEM_ACQUIRE, TIR_SEM_RELEASE, TIR_SEM_ACQ_REL } TirSem;
 typedef enum { TIR_SCOPE_CTA, TIR_SCOPE_GPU, TIR_SCOPE_SYS } TirScope;
 typedef enum { TIR_SPACE_GLOBAL, TIR_SPACE_SHARED } TirSpace;

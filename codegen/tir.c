@@ -30,22 +30,22 @@ static const struct {
 #undef X
 };
 
-static const char *const cmps[] = {
+const char *const tir_cmp_names[TIR_NCMPS] = {
 #define X(id, s) s,
     TIR_CMPS(X)
 #undef X
 };
-static const char *const rnds[] = {
+const char *const tir_rnd_names[TIR_NRNDS] = {
 #define X(id, s) s,
     TIR_RNDS(X)
 #undef X
 };
-static const char *const sregs[] = {
+const char *const tir_sreg_names[TIR_NSREGS] = {
 #define X(id, s) s,
     TIR_SREGS(X)
 #undef X
 };
-static const char *const atoms[] = {
+const char *const tir_atom_names[TIR_NATOMS] = {
 #define X(id, s) s,
     TIR_ATOMS(X)
 #undef X
@@ -315,14 +315,14 @@ static void put_op(Buf *b, const TirKernel *k, const TirOp *o, int depth, int *l
         put(b, "// line %d: %s\n", o->line, o->str ? o->str : "");
         return;
     case TIR_OP_SREG:
-        put(b, "sreg.u32 %s", sregs[o->mod]);
+        put(b, "sreg.u32 %s", tir_sreg_names[o->mod]);
         break;
     case TIR_OP_SETP:
-        put(b, "setp.%s.%s ", cmps[o->mod], tn);
+        put(b, "setp.%s.%s ", tir_cmp_names[o->mod], tn);
         put_args(b, k, o, 0);
         break;
     case TIR_OP_CVT:
-        put(b, "cvt%s%s%s.%s.%s ", o->mod ? "." : "", rnds[o->mod], o->imm ? ".sat" : "", tn,
+        put(b, "cvt%s%s%s.%s.%s ", o->mod ? "." : "", tir_rnd_names[o->mod], o->imm ? ".sat" : "", tn,
             tn2);
         put_args(b, k, o, 0);
         break;
@@ -365,7 +365,7 @@ static void put_op(Buf *b, const TirKernel *k, const TirOp *o, int depth, int *l
         break;
     case TIR_OP_ATOM:
         put(b, "atom%s%s.%s.%s.%s ", sems[o->sem], scopes[o->scope],
-            o->space == TIR_SPACE_SHARED ? "shared" : "global", atoms[o->mod], tn);
+            o->space == TIR_SPACE_SHARED ? "shared" : "global", tir_atom_names[o->mod], tn);
         put_addr(b, k, o);
         if (o->na > 1) {
             put(b, ", ");

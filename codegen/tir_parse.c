@@ -91,26 +91,6 @@ static int lookup(const char *s, const char *const *names, int n)
     return -1;
 }
 
-static const char *const cmps[] = {
-#define X(id, s) s,
-    TIR_CMPS(X)
-#undef X
-};
-static const char *const rnds[] = {
-#define X(id, s) s,
-    TIR_RNDS(X)
-#undef X
-};
-static const char *const sregs[] = {
-#define X(id, s) s,
-    TIR_SREGS(X)
-#undef X
-};
-static const char *const atoms[] = {
-#define X(id, s) s,
-    TIR_ATOMS(X)
-#undef X
-};
 static const char *const scopes[] = {"cta", "gpu", "sys"};
 static const char *const sems[] = {"", "acquire", "release", "acq_rel"};
 static const char *const shfls[] = {"bfly", "idx", "up", "down"};
@@ -231,11 +211,11 @@ static bool parse_op(P *p, TirOp *o, const char *m, size_t ml, const char *rest)
         o->type = o->type2 = TIR_U32;
         char tok[32];
         snprintf(tok, sizeof tok, "%s", skip(rest));
-        o->mod = lookup(tok, sregs, (int)(sizeof sregs / sizeof *sregs));
+        o->mod = lookup(tok, tir_sreg_names, TIR_NSREGS);
         return o->mod >= 0 || fail(p, "unknown special register '%s'", tok);
     }
     case TIR_OP_SETP:
-        o->mod = lookup(pc.s[1], cmps, (int)(sizeof cmps / sizeof *cmps));
+        o->mod = lookup(pc.s[1], tir_cmp_names, TIR_NCMPS);
         if (o->mod < 0)
             return fail(p, "unknown compare '%s'", pc.s[1]);
         if (!want_type(p, last, &o->type))
@@ -245,8 +225,8 @@ static bool parse_op(P *p, TirOp *o, const char *m, size_t ml, const char *rest)
     case TIR_OP_CVT: {
         int i = 1;
         o->mod = TIR_RND_NONE;
-        if (pc.n > 3 && lookup(pc.s[i], rnds, (int)(sizeof rnds / sizeof *rnds)) > 0)
-            o->mod = lookup(pc.s[i++], rnds, (int)(sizeof rnds / sizeof *rnds));
+        if (pc.n > 3 && lookup(pc.s[i], tir_rnd_names, TIR_NRNDS) > 0)
+            o->mod = lookup(pc.s[i++], tir_rnd_names, TIR_NRNDS);
         if (!strcmp(pc.s[i], "sat")) {
             o->imm = 1;
             i++;
@@ -299,7 +279,7 @@ static bool parse_op(P *p, TirOp *o, const char *m, size_t ml, const char *rest)
             return fail(p, "unknown space '%s'", pc.s[i]);
         i++;
         if (o->op == TIR_OP_ATOM) {
-            o->mod = lookup(pc.s[i++], atoms, (int)(sizeof atoms / sizeof *atoms));
+            o->mod = lookup(pc.s[i++], tir_atom_names, TIR_NATOMS);
             if (o->mod < 0 || !want_type(p, pc.s[i], &o->type))
                 return fail(p, "bad atom");
             o->type2 = o->type;
