@@ -115,6 +115,15 @@ typedef enum {
     LPVM_TEXT_PTX,    /* PTX of the context's backend and arch */
 } lpvm_text;
 LPVM_API lpvm_status lpvm_kernel_text(lpvm_kernel *k, lpvm_text what, char **text);
+/* The same for one divisibility variant (the runtime compiles one per
+ * pattern of launch arguments that are multiples of 16): bit j of div16
+ * says that the kernel's j-th parameter (tensor address or integer scalar,
+ * shape identifiers included, in signature order) is a multiple of 16;
+ * LPVM_DIV16_ALL is what aligned buffers and shapes give. lpvm_kernel_text
+ * is the variant 0 (nothing known). */
+#define LPVM_DIV16_ALL (~(uint64_t)0)
+LPVM_API lpvm_status lpvm_kernel_text_variant(lpvm_kernel *k, lpvm_text what, uint64_t div16,
+                                              char **text);
 
 /* The kernel's explicit parameters in signature order (the arguments
  * lpvm_launch takes; shape identifiers are bound, not passed). */

@@ -95,11 +95,11 @@ static lpvm_status emit(lpvm_context *ctx, const TirKernel *tir, lpvm_text what,
     return LPVM_OK;
 }
 
-lpvm_status rt_gpu_text(lpvm_context *ctx, Kernel *k, lpvm_text what, char **text)
+lpvm_status rt_gpu_text(lpvm_context *ctx, Kernel *k, lpvm_text what, uint64_t div16, char **text)
 {
     VmArena *a = vm_arena_new();
     TirKernel *tir = NULL;
-    lpvm_status st = lower(ctx, k, 0, a, &tir);
+    lpvm_status st = lower(ctx, k, div16, a, &tir);
     if (st == LPVM_OK)
         st = emit(ctx, tir, what, text);
     vm_arena_free(a);

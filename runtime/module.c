@@ -149,6 +149,11 @@ lpvm_status lpvm_kernel_get(lpvm_module *m, const char *name, const char *spec, 
 
 lpvm_status lpvm_kernel_text(lpvm_kernel *k, lpvm_text what, char **text)
 {
+    return lpvm_kernel_text_variant(k, what, 0, text);
+}
+
+lpvm_status lpvm_kernel_text_variant(lpvm_kernel *k, lpvm_text what, uint64_t div16, char **text)
+{
     if (!k || !text)
         return LPVM_ERR_INVALID;
     *text = NULL;
@@ -159,7 +164,7 @@ lpvm_status lpvm_kernel_text(lpvm_kernel *k, lpvm_text what, char **text)
         *text = vm_print_kernel(k->k);
         return *text ? LPVM_OK : rt_fail(ctx, LPVM_ERR_NOMEM, "out of memory");
     }
-    return rt_gpu_text(ctx, k->k, what, text);
+    return rt_gpu_text(ctx, k->k, what, div16, text);
 }
 
 /* ---- launching */

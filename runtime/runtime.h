@@ -232,7 +232,7 @@ struct lpvm_module {
  * evaluated on the host. rt_gpu_text needs no GPU (lpvm compile). */
 lpvm_status rt_gpu_compile(lpvm_context *ctx, Kernel *k, RtGpuKernel **out);
 void rt_gpu_kernel_free(lpvm_context *ctx, RtGpuKernel *g);
-lpvm_status rt_gpu_text(lpvm_context *ctx, Kernel *k, lpvm_text what, char **text);
+lpvm_status rt_gpu_text(lpvm_context *ctx, Kernel *k, lpvm_text what, uint64_t div16, char **text);
 /* The PTX cache key of k for a backend and arch, the PTX version the TIR
  * needs and a divisibility class (malloc'd; NULL: out of memory). */
 char *rt_gpu_cache_key(Kernel *k, const char *arch, bool nvrtc, int ptx_needed, uint64_t div16);

@@ -11,6 +11,7 @@ typedef struct {
     const char *file, *kernel, *spec, *arch, *emit, *dump, *show;
     lpvm_backend backend;
     int interp;
+    int aligned; /* compile: the variant for all-multiple-of-16 launches */
     int nargs, nouts;
     const char *args[CLI_MAX_PAIRS]; /* NAME=VALUE */
     const char *outs[CLI_MAX_PAIRS]; /* NAME=FILE.npy */

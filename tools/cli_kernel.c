@@ -16,8 +16,8 @@ int cli_parse(int argc, char **argv, CliOpts *o)
         const char *a = argv[i];
         const char **slot = NULL;
         const char *val = NULL;
-        if (!strcmp(a, "--interp")) {
-            o->interp = 1;
+        if (!strcmp(a, "--interp") || !strcmp(a, "--aligned")) {
+            *(a[2] == 'i' ? &o->interp : &o->aligned) = 1;
             continue;
         }
         static const struct {
@@ -211,6 +211,7 @@ static int print_text(const CliOpts *o, lpvm_text what)
     int rc = 1;
     lpvm_kernel *k;
     lpvm_status st;
+    uint64_t div16 = o->aligned ? LPVM_DIV16_ALL : 0;
     if (m && (st = lpvm_kernel_get(m, o->kernel, o->spec, &k)) != LPVM_OK) {
         cli_fail(ctx, st, o->file);
     } else if (m) {
@@ -224,7 +225,7 @@ static int print_text(const CliOpts *o, lpvm_text what)
             if (!strstr(o->dump, stages[i].name))
                 continue;
             char *text = NULL;
-            if ((st = lpvm_kernel_text(k, stages[i].what, &text)) != LPVM_OK) {
+            if ((st = lpvm_kernel_text_variant(k, stages[i].what, div16, &text)) != LPVM_OK) {
                 rc = cli_fail(ctx, st, stages[i].name);
                 break;
             }
@@ -232,7 +233,7 @@ static int print_text(const CliOpts *o, lpvm_text what)
             lpvm_free(text);
         }
         char *text = NULL;
-        if (!rc && (st = lpvm_kernel_text(k, what, &text)) != LPVM_OK)
+        if (!rc && (st = lpvm_kernel_text_variant(k, what, div16, &text)) != LPVM_OK)
             rc = cli_fail(ctx, st, o->file);
         else if (!rc)
             fputs(text, stdout);

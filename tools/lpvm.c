@@ -62,7 +62,7 @@ static int cmd_run(int argc, char **argv) { return cli_run(argc, argv); }
 #define COMMANDS(X)                                                                  \
     X(check, "FILE.lpk [-k K] [--spec S]", "diagnostics only (every // spec: line)")     \
     X(print, "FILE.lpk [-k K] [--spec S]", "canonical source after specialization and layouts") \
-    X(compile, "FILE.lpk [-k K] [--spec S] [--backend llvm|nvrtc] [--arch sm_90] [--emit ptx|llvm|tir|cuda] [--dump ir,tir,ptx]", "generated code") \
+    X(compile, "FILE.lpk [-k K] [--spec S] [--backend llvm|nvrtc] [--arch sm_90] [--emit ptx|llvm|tir|cuda] [--dump ir,tir,ptx] [--aligned]", "generated code (--aligned: the variant for launches with every address and integer a multiple of 16)") \
     X(run, "FILE.lpk [-k K] [--spec S] [--interp] [--backend B] --arg NAME=VALUE... [--out NAME=FILE.npy] [--show NAME]", "run one launch (GPU, else the interpreter)") \
     X(dtypes, "", "the dtype table: bits, kind, range, smallest value, exact integers") \
     X(layout, "\"EXPR\"", "the ownership picture of a 2-D register layout")           \
