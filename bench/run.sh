@@ -28,6 +28,14 @@ if [ -z "$BENCH_QUICK" ]; then
     one 60 build/bench/gemv --spec wt=u4,group=64 --n 14336 --k 4096
     one 60 build/bench/gemv --spec wt=u4,group=64 --n 28672 --k 4096
 fi
-[ -f samples/kernels/gemv_u4.lpk ] && one 60 build/bench/gemv --file samples/kernels/gemv_u4.lpk
+# the tensor-core GEMV (group 128) for u4 and u3 codes
+one 60 build/bench/gemv --file samples/kernels/gemv_u4.lpk
+one 60 build/bench/gemv --file samples/kernels/gemv_u4.lpk --spec wt=u3
+if [ -z "$BENCH_QUICK" ]; then
+    for nk in "4096 4096" "14336 4096" "28672 4096"; do
+        set -- $nk
+        one 60 build/bench/gemv --file samples/kernels/gemv_u4.lpk --n "$1" --k "$2"
+    done
+fi
 grep -E '^(card|copy|==|  )' "$log" | grep -v '^== rc=0'
 grep -E '^\|' "$log" | awk '!/^\|---/ && (!seen[$0]++ || !/^\| (shape|N x K)/)'

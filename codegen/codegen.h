@@ -17,7 +17,7 @@
 
 /* Bumped whenever generated code changes: part of every kernel cache key
  * (CODEGEN.md 3), so old cached PTX is never loaded. */
-#define CG_VERSION 3
+#define CG_VERSION 4
 
 /* ------------------------------------------------------- llvm_target.c
  * The NVPTX target: arch table, PTX versions, target machine, PTX emission.
@@ -361,6 +361,15 @@ int tir_count(const TirKernel *k, TirOpcode op);
  * register types by space, memory widths, break/continue inside a loop.
  * Returns true when sound; else writes the first problem to err (n bytes). */
 bool tir_verify(const TirKernel *k, char *err, size_t n);
+
+/* ------------------------------------------------------- tir_pack.c
+ * Run by cg_lower last: f16/bf16 register pairs that are only ever packed
+ * as (lo, hi) words and only defined together (an unpack of a word, or two
+ * adjacent movs from another such pair) get a 32-bit shadow register that
+ * always equals pack(lo, hi); the packs read it instead. Loop-carried
+ * ldmatrix fragments (`var`s) then cross the back edge as whole words
+ * instead of 16-bit halves that ptxas re-packs with PRMTs. */
+void tir_pack_pairs(TirKernel *k);
 
 /* ------------------------------------------------------- lower*.c
  * cg_lower: one specialized, verified, layout-inferred kernel -> TIR

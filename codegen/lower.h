@@ -135,9 +135,18 @@ int cg_from_code(CgLower *L, Dtype dt, int code);
 /* lower_conv.c */
 int cg_cast(CgLower *L, Dtype to, Dtype from, int reg);
 int cg_float_to_f32(CgLower *L, Dtype from, int reg); /* exact widening */
-/* cast(view(words, u4/i4/u8/i8), f16/bf16/f32) (other ints of <= 8 bits:
- * -> f32) a word at a time; false: not this pattern (nothing emitted) */
+/* cast(view(words, int of <= 8 bits), f16/bf16/f32) a word at a time;
+ * false: not this pattern (nothing emitted) */
 bool cg_cast_packed(CgLower *L, const Inst *i);
+/* {lo, hi} (registers of type et) = the halves of pair (type pt) */
+void cg_split_pair(CgLower *L, TirType et, TirType pt, int pair, int *lo, int *hi);
+/* lop3.b32 of register a and immediates b, c with LUT lut */
+int cg_lop3(CgLower *L, int a, uint32_t b, uint32_t c, int lut);
+
+/* lower_conv_fields.c: n codes of eb bits (1..7 but 4; eb n a multiple of
+ * 32), code j at bits [j eb, +eb) of the words w[] (u32 registers), signed
+ * or not, -> registers out[] of to (f16, bf16 or f32), exact */
+void cg_fields_convert(CgLower *L, Dtype to, bool sgn, int eb, const int *w, int n, int *out);
 
 /* lower_reduce.c */
 bool cg_lower_reduce(CgLower *L, const Inst *i);

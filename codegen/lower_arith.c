@@ -19,6 +19,13 @@
  *     log = lg2(x)*ln 2, sigmoid = 1/(1+ex2(-x*log2 e)) with div.rn); f16,
  *     bf16 and narrow floats through f32; f64 only sqrt (the others fail);
  *   - float % (fmod) is not lowered yet.
+ * A cast f16 -> f32 whose every use turns a NaN operand into the canonical
+ * NaN anyway (+ - * / fma reduce_sum, through reshapes) skips its own
+ * canonicalisation (widen_nan_blind).
+ * Register-only forms: a view to the same dtype is the operand's registers
+ * (local l stays local l); a concat whose result layout leaves every
+ * element in a thread that holds it is a reorder of the operands' registers
+ * (else it goes through shared scratch, like any layout change).
  * dot: A and B are cast to C's dtype, stored to shared scratch (row-major),
  * and each thread runs a k loop: acc = fma(a, b, acc), k ascending, as the
  * interpreter does. */
@@ -329,6 +336,21 @@ static bool view(CgLower *L, const Inst *i)
     int nx = xt->n, nr = lay_local_size(r->layout);
     if ((int64_t)nx * bx != (int64_t)nr * br)
         return cg_fail(L, i, "view: %d x %d bits per thread become %d x %d", nx, bx, nr, br);
+    if (x->dtype == r->dtype) {
+        /* local l stays local l: the registers themselves (copies of a
+         * mutable var's, which a later assignment changes), no bit shuffling;
+         * the fragment views of an mma GEMV cost nothing */
+        CgTensor same = {nr, vm_alloc(L->a, sizeof(int) * (size_t)(nr ? nr : 1))};
+        for (int l = 0; l < nr; l++) {
+            same.r[l] = xt->r[l];
+            if (x->var && x->var->mut) {
+                same.r[l] = cg_reg(L, cg_elem_type(r->dtype), r->name);
+                cg_mov(L, same.r[l], cg_R(xt->r[l]));
+            }
+        }
+        L->vals[r->id] = same;
+        return true;
+    }
     bool wide = bx == 64 || br == 64;
     TirType at = wide ? TIR_U64 : TIR_U32;
     int *codes = vm_alloc(L->a, sizeof(int) * (size_t)(nx ? nx : 1));
@@ -453,9 +475,52 @@ static void row_major(int rank, const int32_t *shape, int64_t *st)
 }
 
 /* concat: both operands into a scratch image of the result, then read */
+/* concat without data movement: where every thread already holds, in one
+ * of the operands, each element its result layout gives it (the same
+ * operand and local for every thread), the result's registers are those
+ * (an mma fragment assembled from two loaded halves). false: not so. */
+static bool concat_in_place(CgLower *L, const Inst *i)
+{
+    const Value *r = i->res, *x[2] = {i->a[0], i->a[1]};
+    CgTensor *xt[2] = {cg_val(L, x[0]), cg_val(L, x[1])};
+    int n = lay_local_size(r->layout), T = lay_num_threads(r->layout), cap = T * 4 + 4;
+    if (!xt[0] || !xt[1] || lay_num_threads(x[0]->layout) != T ||
+        lay_num_threads(x[1]->layout) != T || (x[0]->var && x[0]->var->mut) ||
+        (x[1]->var && x[1]->var->mut))
+        return false;
+    int *src = vm_alloc(L->a, sizeof(int) * (size_t)(n ? n : 1));
+    int *part = vm_alloc(L->a, sizeof(int) * (size_t)(n ? n : 1));
+    int *ot = vm_alloc(L->a, sizeof(int) * (size_t)cap * 2);
+    bool ok = true;
+    for (int l = 0; l < n && ok; l++) {
+        src[l] = part[l] = -1;
+        for (int t = 0; t < T && ok; t++) {
+            int32_t idx[VM_MAX_DIMS];
+            lay_apply(r->layout, t, l, idx);
+            int j = idx[i->dim] >= x[0]->shape[i->dim];
+            if (j)
+                idx[i->dim] -= x[0]->shape[i->dim];
+            int no = lay_owners(x[j]->layout, idx, ot, ot + cap, cap), found = -1;
+            for (int q = 0; q < no && q < cap; q++)
+                if (ot[q] == t)
+                    found = ot[cap + q];
+            ok = found >= 0 && (part[l] < 0 || (part[l] == j && src[l] == found));
+            part[l] = j;
+            src[l] = found;
+        }
+    }
+    for (int l = 0; l < n && ok; l++)
+        src[l] = xt[part[l]]->r[src[l]];
+    if (ok)
+        L->vals[r->id] = (CgTensor){n, src};
+    return ok;
+}
+
 static bool concat(CgLower *L, const Inst *i)
 {
     const Value *r = i->res;
+    if (concat_in_place(L, i))
+        return true;
     int64_t rm[VM_MAX_DIMS];
     row_major(r->rank, r->shape, rm);
     int64_t base = cg_scratch(L, vm_shape_numel(r->rank, r->shape) * cg_slot_bytes(r->dtype));
@@ -546,7 +611,18 @@ static bool shape_op(CgLower *L, const Inst *i)
     int *regs = cg_remap(L, i, x, r->layout, mul, soff);
     if (!regs)
         return false;
-    L->vals[r->id] = (CgTensor){lay_local_size(r->layout), regs};
+    int n = lay_local_size(r->layout);
+    if (x->var && x->var->mut) {
+        /* the result keeps the contents the `var` has now (`let old = acc;`):
+         * copies, not the var's registers, which a later assignment changes */
+        TirType t = cg_elem_type(r->dtype);
+        for (int l = 0; l < n; l++) {
+            int c = cg_reg(L, t, r->name);
+            cg_mov(L, c, cg_R(regs[l]));
+            regs[l] = c;
+        }
+    }
+    L->vals[r->id] = (CgTensor){n, regs};
     return true;
 }
 
@@ -579,6 +655,60 @@ static bool constant(CgLower *L, const Inst *i)
     return true;
 }
 
+/* ---------------------------------------------------------------- widening casts */
+
+/* Whether every use of v in b (nested blocks; through layout-only shape
+ * changes, looked up from root) is float arithmetic that gives the GPU's
+ * canonical NaN for a NaN operand (+ - * /, fma, reduce_sum over 2 or more
+ * elements: lower_reduce adds every element at least once). */
+static bool nan_blind(const Block *root, const Block *b, const Value *v)
+{
+    for (const Inst *i = b->first; i; i = i->next) {
+        if (!nan_blind(root, &i->body, v) || !nan_blind(root, &i->orelse, v) ||
+            i->mem[0].base == v || i->mem[1].base == v || i->res2 == v)
+            return false;
+        for (int j = 0; j < 3; j++) {
+            if (i->a[j] != v)
+                continue;
+            switch (i->op) {
+            case VM_ADD: case VM_SUB: case VM_MUL: case VM_DIV: case VM_FMA:
+                break;
+            case VM_REDUCE_SUM:
+                if (i->dim < 0 || i->dim >= v->rank || v->shape[i->dim] < 2)
+                    return false;
+                break;
+            case VM_RESHAPE: case VM_PERMUTE: case VM_TRANSPOSE: case VM_BROADCAST:
+                if (!i->res || i->res->var || !nan_blind(root, root, i->res))
+                    return false;
+                break;
+            default:
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* cast of f16 to f32 (exact) whose result only meets nan_blind uses:
+ * cvt without the NaN canonicalisation (which costs a setp and a select
+ * per element: the GEMV's activations); false when not so. */
+static bool widen_nan_blind(CgLower *L, const Inst *i)
+{
+    const Value *x = i->a[0], *r = i->res;
+    if (i->dtype != VM_DT_F32 || x->dtype != VM_DT_F16 || r->var ||
+        !nan_blind(&L->k->body, &L->k->body, r))
+        return false;
+    int *xs = cg_operand(L, i, x, r->layout, r->rank, r->shape);
+    if (!xs)
+        return false;
+    int n = lay_local_size(r->layout);
+    CgTensor out = {n, vm_alloc(L->a, sizeof(int) * (size_t)(n ? n : 1))};
+    for (int l = 0; l < n; l++)
+        out.r[l] = cg_cvt(L, TIR_F32, TIR_F16, TIR_RND_NONE, false, cg_R(xs[l]));
+    L->vals[r->id] = out;
+    return true;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 bool cg_lower_arith(CgLower *L, const Inst *i)
@@ -597,6 +727,8 @@ bool cg_lower_arith(CgLower *L, const Inst *i)
         break;
     }
     if (i->op == VM_CAST && cg_cast_packed(L, i))
+        return true;
+    if (i->op == VM_CAST && widen_nan_blind(L, i))
         return true;
     int na = i->op == VM_CAST || vm_ops[i->op].cls == VM_C_UNARY ? 1
              : vm_ops[i->op].cls == VM_C_TERNARY                  ? 3

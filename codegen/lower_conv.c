@@ -18,8 +18,7 @@
  * the canonical NaN (checked with setp.nan and a select).
  *
  * Fast register conversions (CODEGEN.md 1, PTX-FACTS.md "Bit tricks"):
- * cast(view(words, d), f16/bf16/f32) for d in u4 i4 u8 i8 (and -> f32 for
- * every other int of <= 8 bits), where the view's
+ * cast(view(words, d), f16/bf16/f32) for every int d of <= 8 bits, where the view's
  * source holds whole 32-bit words per thread, converts each word at once
  * (cg_cast_packed): the codes are placed under a magic exponent with lop3
  * or prmt and one f16x2/bf16x2 (or f32) subtract or fma gives two values.
@@ -36,14 +35,17 @@
  *     |x| < 256).
  *   u4/i4 -> f32: the f16 pairs, then cvt.f32.f16 (exact, never NaN: no
  *     canonicalization).
- *   other widths of 1..7 bits (u3, i5, ...) -> f32: one bfe per code from
- *     the words (two shifts and an or where a code straddles two words),
- *     cvt.rn.f32 (exact): the view's per-byte extraction costs more.
+ *   other widths of 1..7 bits (u3, i5, ...): lower_conv_fields.c, the same
+ *     lop3 + fma pairs with codes at any mantissa bit p (p + b <= 10 f16,
+ *     <= 7 bf16) of source registers planned per group of words; -> f32
+ *     through the f16 pairs and cvt.f32.f16.
  * Every subtract is of equal magnitudes for code 0, so 0 gives +0.0 as
  * vm_cast does. The pairs are split back into one register per element
  * (the tensor's element l stays element l): the order the trick produces
  * ((n0, n4), (n1, n5), ... per word) only decides which unpack half goes
  * to which element, so any layout is right. */
+#include <string.h>
+
 #include "codegen/lower.h"
 
 typedef struct {
@@ -394,7 +396,7 @@ static int bits_f16x2(CgLower *L, TirType pt, int word)
 }
 
 /* the two halves of a f16x2/bf16x2 pair as registers of the element type */
-static void split_pair(CgLower *L, TirType et, TirType pt, int pair, int *lo, int *hi)
+void cg_split_pair(CgLower *L, TirType et, TirType pt, int pair, int *lo, int *hi)
 {
     *lo = cg_reg(L, et, NULL);
     *hi = cg_reg(L, et, NULL);
@@ -407,7 +409,7 @@ static void split_pair(CgLower *L, TirType et, TirType pt, int pair, int *lo, in
     o->a[0] = cg_R(pair);
 }
 
-static int lop3(CgLower *L, int a, uint32_t b, uint32_t c, int lut)
+int cg_lop3(CgLower *L, int a, uint32_t b, uint32_t c, int lut)
 {
     int d = cg_op3(L, TIR_OP_LOP3, TIR_B32, cg_R(a), cg_I(b), cg_I(c));
     L->cur->last->imm = lut;
@@ -427,12 +429,12 @@ static void u4_word(CgLower *L, Dtype to, bool sgn, int w, int *out)
         int w8 = cg_op2(L, TIR_OP_SHR, TIR_B32, cg_R(w), cg_I(8));
         for (int s = 0; s < 2; s++) {
             int x = s ? w8 : w;
-            int a = bits_f16x2(L, P, lop3(L, x, 0x000F000Fu, lo_c, lut));
-            int b = bits_f16x2(L, P, lop3(L, x, 0x00F000F0u, hi_c, lut));
+            int a = bits_f16x2(L, P, cg_lop3(L, x, 0x000F000Fu, lo_c, lut));
+            int b = bits_f16x2(L, P, cg_lop3(L, x, 0x00F000F0u, hi_c, lut));
             int pa = cg_op2(L, TIR_OP_SUB, P, cg_R(a), cg_I(sub));
             int pb = cg_op3(L, TIR_OP_FMA, P, cg_R(b), cg_I(0x2C002C00u), cg_I(bias));
-            split_pair(L, TIR_F16, P, pa, &out[2 * s], &out[2 * s + 4]);
-            split_pair(L, TIR_F16, P, pb, &out[2 * s + 1], &out[2 * s + 5]);
+            cg_split_pair(L, TIR_F16, P, pa, &out[2 * s], &out[2 * s + 4]);
+            cg_split_pair(L, TIR_F16, P, pb, &out[2 * s + 1], &out[2 * s + 5]);
         }
         return;
     }
@@ -440,9 +442,9 @@ static void u4_word(CgLower *L, Dtype to, bool sgn, int w, int *out)
     uint32_t c = sgn ? 0x43084308u : 0x43004300u, bias = sgn ? 0xC308C308u : 0xC300C300u;
     for (int s = 0; s < 4; s++) {
         int x = s ? cg_op2(L, TIR_OP_SHR, TIR_B32, cg_R(w), cg_I(4 * s)) : w;
-        int a = bits_f16x2(L, P, lop3(L, x, 0x000F000Fu, c, lut));
+        int a = bits_f16x2(L, P, cg_lop3(L, x, 0x000F000Fu, c, lut));
         int p = cg_op3(L, TIR_OP_FMA, P, cg_R(a), cg_I(0x3F803F80u), cg_I(bias));
-        split_pair(L, TIR_BF16, P, p, &out[s], &out[s + 4]);
+        cg_split_pair(L, TIR_BF16, P, p, &out[s], &out[s + 4]);
     }
 }
 
@@ -469,7 +471,7 @@ static void u8_word(CgLower *L, Dtype to, bool sgn, int w, int *out)
                            cg_I(s ? 0x4342 : 0x4140));
             int h = bits_f16x2(L, P, q);
             int p = cg_op2(L, TIR_OP_SUB, P, cg_R(h), cg_I(sgn ? 0x64806480u : 0x64006400u));
-            split_pair(L, TIR_F16, P, p, &out[s * 2], &out[s * 2 + 1]);
+            cg_split_pair(L, TIR_F16, P, p, &out[s * 2], &out[s * 2 + 1]);
         }
         return;
     }
@@ -501,10 +503,83 @@ static bool written_after(const TirOp *from, int reg)
     return false;
 }
 
+/* Moves the ops emitted after `mark` (the block's last op before them) to
+ * just after op `at` of the current block. */
+static void move_after(CgLower *L, TirOp *mark, TirOp *at)
+{
+    TirOp *first = mark->next, *last = L->cur->last;
+    if (!first || at == mark)
+        return;
+    mark->next = NULL;
+    L->cur->last = mark;
+    last->next = at->next;
+    at->next = first;
+    if (L->cur->last == at)
+        L->cur->last = last;
+}
+
+/* Where the four byte registers b[] are destinations of one 4- or 8-byte
+ * load of bytes (ld.u8 x4/x8: words split into bytes by the load itself),
+ * makes that load one or two u32 words w and its bytes bfe.u32 w, 8j, 8
+ * right after it (a guarded load keeps w = 0 where it does not run, as the
+ * bytes were). */
+static void split_byte_load(CgLower *L, const int *b)
+{
+    TirOp *o = last_def(L, b[0]), *prev = NULL;
+    if (!o || o->op != TIR_OP_LD || (o->nd != 4 && o->nd != 8) || o->width != o->nd ||
+        o->type != TIR_U32 || o->type2 != TIR_U8 || o == L->cur->last)
+        return;
+    int k = 0;
+    while (k < o->nd && o->d[k] != b[0])
+        k++;
+    if (k % 4)
+        return;
+    for (int j = 0; j < 4; j++)
+        if (o->d[k + j] != b[j])
+            return;
+    for (int j = 0; j < o->nd; j++)
+        if (written_after(o, o->d[j]))
+            return;
+    for (TirOp *q = L->cur->first; q && q != o; q = q->next)
+        prev = q;
+    int nw = o->nd / 4, w[2], bytes[8];
+    TirOp *mark = L->cur->last;
+    for (int i = 0; i < nw; i++) {
+        w[i] = cg_reg(L, TIR_U32, "word");
+        cg_mov(L, w[i], cg_I(0));
+    }
+    if (prev) {
+        move_after(L, mark, prev);
+    } else { /* o first in the block */
+        TirOp *z = mark->next, *zl = L->cur->last;
+        mark->next = NULL;
+        L->cur->last = mark;
+        zl->next = L->cur->first;
+        L->cur->first = z;
+    }
+    memcpy(bytes, o->d, sizeof(int) * (size_t)o->nd);
+    for (int j = 0; j < o->nd; j++)
+        o->d[j] = j < nw ? w[j] : 0;
+    o->nd = nw;
+    o->type2 = TIR_U32;
+    mark = L->cur->last;
+    for (int j = 0; j < 4 * nw; j++) {
+        TirOp *x = cg_emit(L, TIR_OP_BFE, TIR_U32);
+        x->nd = 1;
+        x->d[0] = bytes[j];
+        x->na = 3;
+        x->a[0] = cg_R(w[j / 4]);
+        x->a[1] = cg_I(8 * (j % 4));
+        x->a[2] = cg_I(8);
+    }
+    move_after(L, mark, o);
+}
+
 /* The word whose bytes 0..3 the four byte registers b[] were extracted from
  * (bfe.u32 w, 8j, 8: a vector load split into elements), or -1. */
 static int word_of_bytes(CgLower *L, const int *b)
 {
+    split_byte_load(L, b);
     int w = -1;
     for (int j = 0; j < 4; j++) {
         TirOp *o = last_def(L, b[j]);
@@ -521,25 +596,6 @@ static int word_of_bytes(CgLower *L, const int *b)
     return w;
 }
 
-/* n codes of eb bits (not 4 or 8) from the words w[] -> f32: one bfe per
- * code (two shifts and an or where a code straddles two words), one cvt */
-static void field_words_f32(CgLower *L, bool sgn, int eb, const int *w, int n, int *out)
-{
-    TirType T = sgn ? TIR_S32 : TIR_U32;
-    for (int j = 0; j < n; j++) {
-        int off = j * eb, wi = off / 32, sh = off % 32, v;
-        if (sh + eb <= 32) {
-            v = cg_op3(L, TIR_OP_BFE, T, cg_R(w[wi]), cg_I(sh), cg_I(eb));
-        } else {
-            int lo = cg_op2(L, TIR_OP_SHR, TIR_U32, cg_R(w[wi]), cg_I(sh));
-            int hi = cg_op2(L, TIR_OP_SHL, TIR_U32, cg_R(w[wi + 1]), cg_I(32 - sh));
-            int c = cg_op2(L, TIR_OP_OR, TIR_U32, cg_R(lo), cg_R(hi));
-            v = cg_op3(L, TIR_OP_BFE, T, cg_R(c), cg_I(0), cg_I(eb));
-        }
-        out[j] = cg_cvt(L, TIR_F32, T, TIR_RND_RN, false, cg_R(v));
-    }
-}
-
 bool cg_cast_packed(CgLower *L, const Inst *i)
 {
     const Value *x = i->a[0], *r = i->res;
@@ -547,7 +603,7 @@ bool cg_cast_packed(CgLower *L, const Inst *i)
     int eb = vm_dtype_bits(from);
     bool bytelike = eb == 4 || eb == 8;
     if (i->op != VM_CAST || (to != VM_DT_F16 && to != VM_DT_BF16 && to != VM_DT_F32) ||
-        vm_dtype_is_float(from) || from == VM_DT_BOOL || eb > 8 || (!bytelike && to != VM_DT_F32))
+        vm_dtype_is_float(from) || from == VM_DT_BOOL || eb > 8)
         return false;
     if (L->opt.sm && L->opt.sm < 80)
         return false;
@@ -590,7 +646,7 @@ bool cg_cast_packed(CgLower *L, const Inst *i)
             o[j] = cg_cvt(L, TIR_F32, TIR_F16, TIR_RND_NONE, false, cg_R(o[j]));
     }
     if (!bytelike)
-        field_words_f32(L, sgn, eb, words, n, out.r);
+        cg_fields_convert(L, to, sgn, eb, words, n, out.r);
     L->vals[r->id] = out;
     return true;
 }

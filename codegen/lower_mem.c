@@ -22,7 +22,9 @@
  *
  * Vectorization (lower_vec.c plans it): a run of a thread's elements that
  * is contiguous, aligned and uniformly in bounds moves with one 2..16-byte
- * ld/st (16 one-byte elements as four words; sub-byte runs as whole bytes
+ * ld/st (16 one-byte elements as four words; 16-bit elements as words
+ * split by unpack, so that a guarded load zero-fills whole registers and
+ * mma fragments take the words as they are; sub-byte runs as whole bytes
  * in aligned pieces, split with bfe); shared tiles the same way where the
  * shared layout keeps the run contiguous and aligned (a swizzle moves
  * aligned 2^base-byte chunks whole).
@@ -215,13 +217,17 @@ bool cg_gtile_init(CgLower *L, const Inst *i, const Tile *t, CgGTile *G)
 }
 
 /* Element at global coordinates gc[d] (s32 registers): its byte address
- * (u64), bit shift (u32, -1 for whole bytes) and in-bounds pred. */
-void cg_gtile_addr(CgLower *L, const CgGTile *G, const int *gc, int *addr, int *sh, int *inb)
+ * (u64), bit shift (u32, -1 for whole bytes) and in-bounds pred (inb NULL:
+ * none, the caller has its own, tile_inb). */
+static void gtile_addr(CgLower *L, const CgGTile *G, const int *gc, int *addr, int *sh,
+                       int *inb)
 {
     int lin = -1, p = -1;
     for (int d = 0; d < G->rank; d++) {
-        int q = cg_setp(L, TIR_CMP_LT, TIR_U32, cg_R(gc[d]), cg_R(G->size[d]));
-        p = cg_pand(L, p, q);
+        if (inb) {
+            int q = cg_setp(L, TIR_CMP_LT, TIR_U32, cg_R(gc[d]), cg_R(G->size[d]));
+            p = cg_pand(L, p, q);
+        }
         int m = cg_op2(L, TIR_OP_MUL, TIR_S32, cg_R(gc[d]), cg_R(G->stride[d]));
         lin = lin < 0 ? m : cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(lin), cg_R(m));
     }
@@ -229,7 +235,8 @@ void cg_gtile_addr(CgLower *L, const CgGTile *G, const int *gc, int *addr, int *
         lin = cg_reg(L, TIR_S32, NULL);
         cg_mov(L, lin, cg_I(0));
     }
-    *inb = p;
+    if (inb)
+        *inb = p;
     int bits = vm_dtype_bits(G->g->dtype);
     int off;
     int wide = bits % 8 ? bits : bits / 8;
@@ -243,6 +250,11 @@ void cg_gtile_addr(CgLower *L, const CgGTile *G, const int *gc, int *addr, int *
     }
     int u = cg_bitcast(L, TIR_U64, TIR_S64, cg_R(off));
     *addr = cg_op2(L, TIR_OP_ADD, TIR_U64, cg_R(cg_global_base(L, G->g)), cg_R(u));
+}
+
+void cg_gtile_addr(CgLower *L, const CgGTile *G, const int *gc, int *addr, int *sh, int *inb)
+{
+    gtile_addr(L, G, gc, addr, sh, inb);
 }
 
 /* Global coordinates of element l of a tile distributed by coords c. */
@@ -263,11 +275,15 @@ void cg_gtile_coords(CgLower *L, const CgGTile *G, const CgCoords *c, int l, int
 }
 
 /* Elements l..l+v-1 (cg_gvec) with one v * bytes load under element l's
- * guard, which holds for all of them; 16 one-byte elements as four words. */
+ * guard, which holds for all of them; 16 one-byte elements as four words
+ * (bfe each), 2-byte elements as words too (unpack each word: a guarded
+ * word load zero-fills whole registers, and mma fragments reuse the words,
+ * lower_mma.c pack_frag). */
 static void load_run(CgLower *L, Dtype dt, int addr, int p, int v, const int *other, int *out)
 {
     TirType rt = cg_elem_type(dt);
-    int eb = vm_dtype_bits(dt) / 8, nw = v > 8 ? v * eb / 4 : 0, nd = nw ? nw : v;
+    int eb = vm_dtype_bits(dt) / 8, nw = v > 8 || (eb == 2 && v >= 2) ? v * eb / 4 : 0;
+    int nd = nw ? nw : v;
     TirType dtt = nw ? TIR_U32 : rt;
     int d[TIR_MAX_DST];
     for (int j = 0; j < nd; j++) {
@@ -288,7 +304,23 @@ static void load_run(CgLower *L, Dtype dt, int addr, int p, int v, const int *ot
             out[j] = d[j];
             continue;
         }
-        int x = cg_op3(L, TIR_OP_BFE, rt, cg_R(d[j / 4]), cg_I(8 * (j % 4)), cg_I(8));
+        int x;
+        if (eb == 2) {
+            if (j % 2) {
+                x = out[j];
+            } else {
+                TirOp *u = cg_emit(L, TIR_OP_UNPACK, rt);
+                u->type2 = TIR_U32;
+                u->nd = 2;
+                u->d[0] = out[j] = cg_reg(L, rt, NULL);
+                u->d[1] = out[j + 1] = cg_reg(L, rt, NULL);
+                u->na = 1;
+                u->a[0] = cg_R(d[j / 2]);
+                x = out[j];
+            }
+        } else {
+            x = cg_op3(L, TIR_OP_BFE, rt, cg_R(d[j / 4]), cg_I(8 * (j % 4)), cg_I(8));
+        }
         out[j] = other && p >= 0 ? cg_selp(L, rt, cg_R(x), cg_R(other[j]), p) : x;
     }
 }
@@ -417,6 +449,7 @@ typedef struct {
     int start[VM_MAX_DIMS];
     int tmap[VM_MAX_DIMS];
     int rank;
+    int outer; /* u32 bytes added after the swizzle (stile_init), -1: none */
 } STile;
 
 static bool stile_init(CgLower *L, const Inst *i, const Tile *t, STile *S)
@@ -427,11 +460,26 @@ static bool stile_init(CgLower *L, const Inst *i, const Tile *t, STile *S)
         return cg_fail(L, i, "%s: shared tensor without a planned layout", vm_op_name(i->op));
     S->base = L->plan.offset[v->id];
     S->rank = v->rank;
+    S->outer = -1;
+    LaySwizzle z = S->s.swizzle;
+    int64_t period = (int64_t)1 << (z.base + z.bits + (z.shift > 0 ? z.shift : 0));
     int r = 0;
     for (int d = 0; d < v->rank; d++) {
         S->start[d] = t->start[d] ? cg_expr_s32(L, t->start[d]) : -1;
         S->tmap[d] = t->drop[d] ? -1 : r++;
+        int64_t sb = S->s.stride[d] * S->s.elem_bits;
+        /* an index (a ring's stage) whose stride is a whole number of
+         * swizzle periods moves the swizzled offsets unchanged: added after
+         * the swizzle, which then stays the same for every stage */
+        if (z.bits > 0 && t->drop[d] && S->start[d] >= 0 && S->s.elem_bits % 8 == 0 &&
+            sb % (8 * period) == 0) {
+            int o = cg_op2(L, TIR_OP_MUL, TIR_S32, cg_R(S->start[d]), cg_I(sb / 8));
+            S->outer = S->outer < 0 ? o : cg_op2(L, TIR_OP_ADD, TIR_S32, cg_R(S->outer), cg_R(o));
+            S->start[d] = -1;
+        }
     }
+    if (S->outer >= 0)
+        S->outer = cg_bitcast(L, TIR_U32, TIR_S32, cg_R(S->outer));
     return true;
 }
 
@@ -492,6 +540,8 @@ static void stile_addr(CgLower *L, const STile *S, const CgCoords *c, int l, int
     }
     if (bits % 8)
         *sh = cg_op2(L, TIR_OP_AND, TIR_U32, cg_R(bit), cg_I(7));
+    if (S->outer >= 0)
+        byte = cg_op2(L, TIR_OP_ADD, TIR_U32, cg_R(byte), cg_R(S->outer));
     *addr = byte;
     *off = S->base;
 }
@@ -576,16 +626,33 @@ static int *load_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout la
             out[l++] = elem_load(L, TIR_SPACE_SHARED, addr, off, sh, dt, -1, -1);
             continue;
         }
-        TirOp *o = cg_emit(L, TIR_OP_LD, cg_elem_type(dt));
-        o->type2 = mem_type(dt);
+        /* 2-byte elements as words, unpacked (as load_run: mma fragments
+         * reuse the words) */
+        bool words = vm_dtype_bits(dt) == 16;
+        TirType et = cg_elem_type(dt);
+        TirOp *o = cg_emit(L, TIR_OP_LD, words ? TIR_U32 : et);
+        o->type2 = words ? TIR_U32 : mem_type(dt);
         o->space = TIR_SPACE_SHARED;
         o->width = v * vm_dtype_bits(dt) / 8;
         o->off = off;
         o->na = 1;
         o->a[0] = cg_R(addr);
-        o->nd = v;
-        for (int j = 0; j < v; j++)
-            out[l + j] = o->d[j] = cg_reg(L, cg_elem_type(dt), NULL);
+        o->nd = words ? v / 2 : v;
+        for (int j = 0; j < o->nd; j++)
+            o->d[j] = cg_reg(L, words ? TIR_U32 : et, words ? "word" : NULL);
+        for (int j = 0; j < v; j++) {
+            if (!words) {
+                out[l + j] = o->d[j];
+            } else if (j % 2 == 0) {
+                TirOp *u = cg_emit(L, TIR_OP_UNPACK, et);
+                u->type2 = TIR_U32;
+                u->nd = 2;
+                u->d[0] = out[l + j] = cg_reg(L, et, NULL);
+                u->d[1] = out[l + j + 1] = cg_reg(L, et, NULL);
+                u->na = 1;
+                u->a[0] = cg_R(o->d[j / 2]);
+            }
+        }
         l += v;
     }
     return out;
@@ -633,6 +700,31 @@ static int *mask_of(CgLower *L, const Inst *i, const Value *m, const Value *res)
     return m ? cg_operand(L, i, m, res->layout, res->rank, res->shape) : NULL;
 }
 
+/* The in-bounds pred of a tile element at coordinates gc = start + o, o
+ * below the tile's size: per dim where the start and the extent are both
+ * known multiples of the (power-of-two) size, start + o < extent for every
+ * o < size exactly when start < extent (and a negative start fails both),
+ * so the compare is the tile's, uniform and loop-invariant where the start
+ * is, instead of one per element (the k steps of the matmul sample:
+ * assume(k % bk == 0)). */
+static int tile_inb(CgLower *L, const CgGTile *G, const int *gc)
+{
+    int p = -1;
+    for (int d = 0; d < G->rank; d++) {
+        const Tile *t = G->tile;
+        int32_t sz = t->size[d];
+        int lg = 0;
+        while (lg < 30 && (1 << lg) < sz)
+            lg++;
+        bool whole = sz > 0 && (1 << lg) == sz && G->start[d] >= 0 && t->start[d] &&
+                     cg_div_log2(L, t->start[d]) >= lg && cg_div_log2(L, G->g->gshape[d]) >= lg;
+        int q = cg_setp(L, TIR_CMP_LT, TIR_U32, cg_R(whole ? G->start[d] : gc[d]),
+                        cg_R(G->size[d]));
+        p = cg_pand(L, p, q);
+    }
+    return p;
+}
+
 /* copy_async as cp.async where a run of the thread's elements moves 4, 8
  * or 16 bytes (cg_gvec on the global side, svec on the shared side): the
  * bytes outside the bounds or the mask are zero-filled through src-size 0
@@ -659,7 +751,8 @@ static bool copy_async_tile(CgLower *L, const Inst *i, Layout lay, const int *ma
         if (v * eb < 4)
             v = 1;
         cg_gtile_coords(L, &G, &c, l, gc);
-        cg_gtile_addr(L, &G, gc, &addr, &sh, &inb);
+        gtile_addr(L, &G, gc, &addr, &sh, NULL);
+        inb = tile_inb(L, &G, gc);
         int p = cg_pand(L, inb, mask ? mask[l] : -1);
         stile_addr(L, &S, &c, l, &tb, &saddr, &soff, &ssh);
         if (v == 1) {

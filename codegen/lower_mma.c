@@ -10,6 +10,10 @@
  * atoms are issued ki outer, ki ascending, so every C element accumulates
  * k in ascending order as the interpreter does (within one k16/k32 atom
  * the tensor core's order and rounding are its own: VM.md 7 tolerance).
+ * Fragment registers pack two 16-bit elements; where both are the halves of
+ * a word made in the same block (a 16-bit load's words, the f16x2 pairs of
+ * the fast conversions) the word itself or one prmt of two words is the
+ * register (pack_halves), else a pack.
  * Shapes: m16n8k16 f16/bf16 -> f32 and f16 -> f16 (the accumulator packed
  * in f16x2 words across the atoms), m16n8k32 s8/u8 -> s32 (exact: integers
  * wrap, no .satfinite). Other dtypes or no division: false, the caller's
@@ -75,12 +79,59 @@ static int find_tile(Layout q, int w, int r, int c)
     return -1;
 }
 
+/* Where register r was made by an unguarded unpack of a 32-bit word in the
+ * current block, and that word is not written again before the end of the
+ * block: the word (and in *half which half); else -1. An op with a body
+ * (if, loop) may write anything. */
+static int unpacked_half(CgLower *L, int r, int *half)
+{
+    const TirOp *def = NULL;
+    for (const TirOp *o = L->cur->first; o; o = o->next) {
+        if (o->body.first || o->orelse.first) {
+            def = NULL;
+            continue;
+        }
+        for (int d = 0; d < o->nd; d++) {
+            if (o->d[d] == r) {
+                def = o->op == TIR_OP_UNPACK && o->nd == 2 && o->na == 1 && o->guard < 0 &&
+                              o->a[0].kind == TIR_A_REG && tir_type_bits(o->type2) == 32
+                          ? o
+                          : NULL;
+                *half = d;
+            } else if (def && o->d[d] == def->a[0].reg) {
+                def = NULL;
+            }
+        }
+    }
+    return def ? def->a[0].reg : -1;
+}
+
+/* The b32 word of 16-bit elements (lo, hi) when both are halves of
+ * unpacked words (unpacked_half): that word itself when they are its low and
+ * high half in order (a fragment loaded as words costs nothing), else one
+ * prmt picking the two halves (the pairs a fast conversion makes); -1 when
+ * not both are such halves. */
+static int pack_halves(CgLower *L, int lo, int hi)
+{
+    int hl, hh, wl = unpacked_half(L, lo, &hl), wh = unpacked_half(L, hi, &hh);
+    if (wl < 0 || wh < 0)
+        return -1;
+    if (wl == wh && hl == 0 && hh == 1)
+        return cg_bitcast(L, TIR_B32, L->t->regs[wl].type, cg_R(wl));
+    int sel = (2 * hl) | (2 * hl + 1) << 4 | (4 + 2 * hh) << 8 | (5 + 2 * hh) << 12;
+    int a = cg_bitcast(L, TIR_B32, L->t->regs[wl].type, cg_R(wl));
+    int b = cg_bitcast(L, TIR_B32, L->t->regs[wh].type, cg_R(wh));
+    return cg_op3(L, TIR_OP_PRMT, TIR_B32, cg_R(a), cg_R(b), cg_I(sel));
+}
+
 /* b32 words of fragment f (elements regs[f * n + ..]) of a dtype of
  * 32 / per bits: low element first. */
 static void pack_frag(CgLower *L, const int *regs, int n, int per, TirType et, int *words)
 {
     for (int j = 0; j < n / per; j++) {
         const int *e = regs + j * per;
+        if (per == 2 && (words[j] = pack_halves(L, e[0], e[1])) >= 0)
+            continue;
         if (per == 2) {
             TirArg v[2] = {cg_R(e[0]), cg_R(e[1])};
             words[j] = cg_op(L, TIR_OP_PACK, TIR_B32, 2, v);

@@ -17,7 +17,9 @@
  * Without step 3 the partials are in lay_reduce(X) and are remapped to the
  * result layout (registers when it matches, else shared memory).
  * Float sums therefore add in a tree order, not the interpreter's ascending
- * order: results agree within the accumulation-order tolerance of VM.md 7;
+ * order, and a thread folds a sum of products x = a * b with fma (one
+ * rounding per term fewer: the GEMV inner loop): results agree within the
+ * accumulation-order tolerance of VM.md 7;
  * max/min and integer sums are exact.
  * argmax, cumsum and topk are serial (exact, slow): X goes to a shared
  * scratch image and each result element loops over its row in the
@@ -224,6 +226,31 @@ static bool serial(CgLower *L, const Inst *i)
     return true;
 }
 
+/* Where x is a product a * b (through register-aliasing reshapes and
+ * permutes): operand j's register for each local element of x; else NULL. */
+static int *product_operands(CgLower *L, const Value *x, int j)
+{
+    const Value *v = x;
+    while (v->def && !v->var &&
+           (v->def->op == VM_RESHAPE || v->def->op == VM_PERMUTE || v->def->op == VM_TRANSPOSE))
+        v = v->def->a[0];
+    const Inst *m = v->def;
+    CgTensor *xt = cg_val(L, x), *mt = cg_val(L, v);
+    if (!m || v->var || m->op != VM_MUL || !xt || !mt || m->a[j]->dtype != x->dtype)
+        return NULL;
+    int *o = cg_operand(L, m, m->a[j], v->layout, v->rank, v->shape);
+    int *out = o ? vm_alloc(L->a, sizeof(int) * (size_t)(xt->n + 1)) : NULL;
+    for (int l = 0; out && l < xt->n; l++) {
+        out[l] = -1;
+        for (int q = 0; q < mt->n && out[l] < 0; q++)
+            if (mt->r[q] == xt->r[l])
+                out[l] = o[q];
+        if (out[l] < 0)
+            out = NULL;
+    }
+    return out;
+}
+
 bool cg_lower_reduce(CgLower *L, const Inst *i)
 {
     if (i->op == VM_ARGMAX || i->op == VM_CUMSUM || i->op == VM_TOPK)
@@ -263,6 +290,13 @@ bool cg_lower_reduce(CgLower *L, const Inst *i)
             group[l] = ng++;
         }
     }
+    /* a float sum of products folds with fma (a * b + cur, one rounding
+     * fewer, the same order): the products' operands in X's layout */
+    int *fa = op == VM_ADD && (dt == VM_DT_F32 || dt == VM_DT_F64) ? product_operands(L, x, 0) : NULL;
+    int *fb = fa ? product_operands(L, x, 1) : NULL;
+    if (!fb)
+        fa = NULL;
+    TirType ft = dt == VM_DT_F64 ? TIR_F64 : TIR_F32;
     int *part = vm_alloc(L->a, sizeof(int) * (size_t)(ng + 1));
     for (int g = 0; g < ng; g++) {
         int cur = -1;
@@ -276,6 +310,10 @@ bool cg_lower_reduce(CgLower *L, const Inst *i)
             if (best < 0)
                 break;
             last = cst[best * rank + dim];
+            if (cur >= 0 && fa) {
+                cur = cg_op3(L, TIR_OP_FMA, ft, cg_R(fa[best]), cg_R(fb[best]), cg_R(cur));
+                continue;
+            }
             cur = cur < 0 ? xt->r[best] : cg_binop(L, i, op, dt, cur, xt->r[best]);
             if (cur < 0)
                 return false;

@@ -140,7 +140,7 @@ bool lang_chk_type_arg(Chk *c, const Ast *e, Val *t, bool runtime_ok);
 #define LANG_BUILTINS(X)                                                          \
     X(local) X(spatial) X(column_local) X(column_spatial) X(replicate)       \
     X(layout) X(shared) X(padded) X(mma_tile) X(mma_m16n8k16) X(mma_m16n8k32) \
-    X(cdiv) X(min) X(max) X(select) X(bits) X(cast)                          \
+    X(cdiv) X(min) X(max) X(select) X(bits) X(signed) X(cast)                \
     X(load_global) X(store_global) X(gather) X(load_scalar) X(load_shared)   \
     X(store_shared) X(copy_async) X(shared_alloc) X(shared_free)             \
     X(global_view) X(workspace) X(commit) X(wait) X(sync) X(exit)            \

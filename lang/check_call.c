@@ -268,6 +268,23 @@ Val lang_chk_f_bits(Chk *c, Args *a)
     return r;
 }
 
+/* signed(dt): the signed integer dtype of dt's width (u3 -> i3, i5 -> i5),
+ * for reading offset codes as two's complement (q ^ 2^(b-1) is q - 2^(b-1)
+ * as an i<b>). */
+Val lang_chk_f_signed(Chk *c, Args *a)
+{
+    Dtype dt;
+    if (!lang_chk_arity(c, a, 1, 1, "") || !lang_chk_dtype_arg(c, a->pos[0], &dt))
+        return lang_chk_mk(V_ERR);
+    if (vm_dtype_is_float(dt) || dt == VM_DT_BOOL)
+        return lang_chk_err(c, a->call->loc, "signed(%s): not an integer dtype", vm_dtype_name(dt));
+    char name[8];
+    snprintf(name, sizeof name, "i%d", vm_dtype_bits(dt));
+    Val r = lang_chk_mk(V_DTYPE);
+    r.dt = vm_dtype_parse(name, strlen(name));
+    return r;
+}
+
 Val lang_chk_f_cast(Chk *c, Args *a)
 {
     Dtype dt;

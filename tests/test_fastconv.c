@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "lang/lang.h"
+#include "runtime/runtime.h"
 #include "tests/emit_llvm_util.h"
 #include "tests/lang_util.h"
 #include "tests/tir_eval.h"
@@ -33,10 +34,10 @@ static int fc_bpt(Dtype wt)
     return b == 4 || b == 8 ? 16 : 4 * b;
 }
 
-/* y = cast(view(x bytes, wt), to); fc_bpt bytes per thread, one warp */
-static TuKernel fc_kernel(Dtype wt, Dtype to)
+/* y = cast(view(x bytes, wt), to); bpt bytes per thread, one warp */
+static TuKernel fc_kernel_bpt(Dtype wt, Dtype to, int bpt)
 {
-    int bpt = fc_bpt(wt), per = bpt * 8 / vm_dtype_bits(wt); /* codes per thread */
+    int per = bpt * 8 / vm_dtype_bits(wt); /* codes per thread */
     TuKernel u = tu_new("fastconv", 1);
     Value *X = tu_vec(&u, "x", VM_DT_U8);
     Expr *ys[1] = {vm_e_bin(u.k, VM_S_DIV,
@@ -62,21 +63,28 @@ static TuKernel fc_kernel(Dtype wt, Dtype to)
     return u;
 }
 
+static TuKernel fc_kernel(Dtype wt, Dtype to) { return fc_kernel_bpt(wt, to, fc_bpt(wt)); }
+
 static const Dtype srcs[] = {VM_DT_U4, VM_DT_I4, VM_DT_U8, VM_DT_I8};
 static const Dtype dsts[] = {VM_DT_F16, VM_DT_BF16, VM_DT_F32};
 
-/* every byte value through t; elements differing from vm_cast */
-static int fc_run_codes(TirKernel *t, Dtype wt, Dtype to)
+/* t on nblk blocks of bpt bytes per thread; elements differing from
+ * vm_cast. Codes: bytes j * 167 + 13 (every byte value several times, so
+ * every code in every nibble/byte position of a word) for spread false,
+ * else code j of thread T is T + j mod 2^bits (every code at every
+ * position of a thread's codes once nblk * 32 >= 2^bits). */
+static int fc_run(TirKernel *t, Dtype wt, Dtype to, int bpt, int nblk, bool spread)
 {
-    int bits = vm_dtype_bits(wt), NB = 128 * fc_bpt(wt); /* 4 blocks */
-    /* every byte value several times, so every code in every position of a word
-     * (nibble/byte j of a thread's word); 16-byte aligned for the vector
-     * loads */
-    uint8_t *x = aligned_alloc(16, (size_t)NB);
+    int bits = vm_dtype_bits(wt), NB = 32 * nblk * bpt, per = bpt * 8 / bits;
+    /* 16-byte aligned for the vector loads */
+    uint8_t *x = aligned_alloc(16, (size_t)(NB + 15) / 16 * 16);
     for (int j = 0; j < NB; j++)
         x[j] = (uint8_t)(j * 167 + 13); /* 167 odd: a permutation of 0..255 */
+    for (int e = 0; spread && e < NB * 8 / bits; e++)
+        vm_bits_set(x, (uint64_t)e * (uint64_t)bits, bits,
+                    (Code)(e / per + e % per) & ((1u << bits) - 1));
     int ny = NB * 8 / bits, yb = vm_dtype_bits(to) / 8;
-    uint8_t *y = aligned_alloc(16, (size_t)ny * (size_t)yb);
+    uint8_t *y = aligned_alloc(16, ((size_t)ny * (size_t)yb + 15) / 16 * 16);
     memset(y, 0xA5, (size_t)ny * (size_t)yb);
     uint64_t pv[3];
     cr_assert_eq(t->nparams, 3);
@@ -85,7 +93,7 @@ static int fc_run_codes(TirKernel *t, Dtype wt, Dtype to)
                 : !strcmp(t->params[p].name, "y") ? (uint64_t)(uintptr_t)y
                                                   : (uint64_t)NB;
     TeBuf tb[2] = {{x, (size_t)NB}, {y, (size_t)ny * (size_t)yb}};
-    int g[3] = {4, 1, 1};
+    int g[3] = {nblk, 1, 1};
     TeVm ev;
     bool ok = te_run(&ev, t, pv, tb, 2, g);
     cr_expect(ok, "%s -> %s: %s", vm_dtype_name(wt), vm_dtype_name(to), ev.msg);
@@ -103,6 +111,12 @@ static int fc_run_codes(TirKernel *t, Dtype wt, Dtype to)
     free(x);
     free(y);
     return bad;
+}
+
+/* every byte value through t (4 blocks of fc_bpt bytes per thread) */
+static int fc_run_codes(TirKernel *t, Dtype wt, Dtype to)
+{
+    return fc_run(t, wt, to, fc_bpt(wt), 4, false);
 }
 
 /* shl by 8, 16 or 24: a word put together from byte registers */
@@ -157,38 +171,91 @@ Test(fastconv, every_code_bit_exact_on_the_tir_evaluator)
         }
 }
 
-/* codes of other widths -> f32: bfe per code across the words */
-Test(fastconv, odd_widths_to_f32_bit_exact)
+/* every width of 1..8 bits, signed and unsigned */
+static const Dtype fc_ints[] = {VM_DT_U1, VM_DT_I1, VM_DT_U2, VM_DT_I2, VM_DT_U3, VM_DT_I3,
+                                VM_DT_U4, VM_DT_I4, VM_DT_U5, VM_DT_I5, VM_DT_U6, VM_DT_I6,
+                                VM_DT_U7, VM_DT_I7, VM_DT_U8, VM_DT_I8};
+enum { FC_NINTS = sizeof fc_ints / sizeof fc_ints[0] };
+
+/* the fewest bytes per thread holding whole words of whole codes */
+static int fc_group_bytes(int bits)
 {
-    static const Dtype odd[] = {VM_DT_U1, VM_DT_U2, VM_DT_I2, VM_DT_U3, VM_DT_I3,
-                                VM_DT_U5, VM_DT_I5, VM_DT_U6, VM_DT_I6, VM_DT_U7, VM_DT_I7};
-    for (size_t s = 0; s < sizeof odd / sizeof odd[0]; s++) {
-        Dtype wt = odd[s];
-        TuKernel u = fc_kernel(wt, VM_DT_F32);
-        TirKernel *t = tu_lower_ok(&u);
-        cr_assert(t, "%s: lowering failed", vm_dtype_name(wt));
-        /* 32 codes per thread: one cvt.rn.f32 each, straight from the codes
-         * (the view's own per-element extraction is dead code then) */
-        cr_expect_eq(tir_count(t, TIR_OP_CVT), 32, "%s: %d cvt", vm_dtype_name(wt),
-                     tir_count(t, TIR_OP_CVT));
-        cr_expect_geq(tir_count(t, TIR_OP_BFE), 32, "%s: %d bfe", vm_dtype_name(wt),
-                      tir_count(t, TIR_OP_BFE));
-        cr_expect_eq(fc_run_codes(t, wt, VM_DT_F32), 0, "%s: elements differ", vm_dtype_name(wt));
-        VmDiags vd;
-        vm_diags_init(&vd, u.a);
-        CgOptions o = {.sm = 90, .div16 = ~0ull};
-        TirKernel *tv = NULL;
-        cr_assert_eq(cg_lower(u.k, &o, u.a, &tv, &vd), CG_OK);
-        cr_expect_eq(fc_run_codes(tv, wt, VM_DT_F32), 0, "%s (vector loads): elements differ",
-                     vm_dtype_name(wt));
-        tu_free(&u);
-    }
-    /* no fast path for these to f16: the element path stays */
-    TuKernel u = fc_kernel(VM_DT_U3, VM_DT_F16);
-    TirKernel *t = tu_lower_ok(&u);
-    cr_assert(t);
-    cr_expect_eq(tir_count(t, TIR_OP_BFE), 0);
-    cr_expect_eq(fc_run_codes(t, VM_DT_U3, VM_DT_F16), 0);
+    int g = bits;
+    while (g % 4)
+        g *= 2;
+    return g;
+}
+
+/* lop3 (and f16x2/bf16x2 fma, one each per pair of codes) for `per` codes of
+ * `bits` bits, at most: the plans of lower_conv_fields.c (per 32 codes: u3
+ * 17 pairs -> f16, 18 -> bf16; u5 20/23; u6 21/32; u7 25/32; u1 u2: 16) */
+static int fc_max_lop3(int bits, Dtype to, int per)
+{
+    static const int f16[9] = {0, 16, 16, 17, 16, 18, 18, 17, 0};
+    static const int bf16[9] = {0, 16, 16, 18, 16, 17, 32, 32, 0};
+    return (to == VM_DT_BF16 ? bf16 : f16)[bits] * per / 32;
+}
+
+/* every code of every width to f16/bf16/f32 at every position of a thread's
+ * codes, one and two groups of words per thread (codes straddling words for
+ * 3, 5, 6, 7 bits), scalar and vector loads */
+Test(fastconv, every_width_every_code_bit_exact, .timeout = 120)
+{
+    for (int s = 0; s < FC_NINTS; s++)
+        for (int d = 0; d < 3; d++)
+            for (int m = 1; m <= 2; m++) {
+                Dtype wt = fc_ints[s], to = dsts[d];
+                int bits = vm_dtype_bits(wt), bpt = m * fc_group_bytes(bits);
+                int per = bpt * 8 / bits;
+                const char *wn = vm_dtype_name(wt), *tn = vm_dtype_name(to);
+                TuKernel u = fc_kernel_bpt(wt, to, bpt);
+                TirKernel *t = tu_lower_ok(&u);
+                cr_assert(t, "%s -> %s: lowering failed", wn, tn);
+                int lop3 = tir_count(t, TIR_OP_LOP3), fma = tir_count(t, TIR_OP_FMA);
+                int cvt = tir_count(t, TIR_OP_CVT);
+                if (bits != 4 && bits != 8) {
+                    /* one lop3 and one fma per pair (the bfe of signed
+                     * views are their dead per-element extraction) */
+                    cr_expect_eq(lop3, fma, "%s -> %s: %d lop3, %d fma", wn, tn, lop3, fma);
+                    cr_expect(lop3 >= per / 2 && lop3 <= fc_max_lop3(bits, to, per),
+                              "%s -> %s, %d bytes: %d lop3", wn, tn, bpt, lop3);
+                    cr_expect_eq(cvt, to == VM_DT_F32 ? per : 0, "%s -> %s: %d cvt", wn, tn, cvt);
+                }
+                cr_expect_eq(fc_run(t, wt, to, bpt, 8, true), 0, "%s -> %s, %d bytes: elements differ",
+                             wn, tn, bpt);
+                VmDiags vd;
+                vm_diags_init(&vd, u.a);
+                CgOptions o = {.sm = 90, .div16 = ~0ull};
+                TirKernel *tv = NULL;
+                cr_assert_eq(cg_lower(u.k, &o, u.a, &tv, &vd), CG_OK);
+                cr_expect_eq(fc_run(tv, wt, to, bpt, 8, true), 0,
+                             "%s -> %s, %d bytes (vector loads): elements differ", wn, tn, bpt);
+                /* aligned: every word straight from a load (4-byte loads of
+                 * bytes become word loads), none put together from bytes */
+                cr_expect_eq(fc_byte_shifts(&tv->body), 0, "%s -> %s, %d bytes: bytes reassembled",
+                             wn, tn, bpt);
+                tu_free(&u);
+            }
+}
+
+/* u3 -> f16, the GEMV's case: 32 codes in 3 words cost 17 lop3 + 17 fma
+ * and at most 4 more for the source registers (prmt / shr) */
+Test(fastconv, u3_to_f16_about_one_instruction_per_code)
+{
+    TuKernel u = fc_kernel_bpt(VM_DT_U3, VM_DT_F16, 12);
+    cr_assert(tu_lower_ok(&u));
+    VmDiags vd;
+    vm_diags_init(&vd, u.a);
+    CgOptions o = {.sm = 90, .div16 = ~0ull};
+    TirKernel *t = NULL;
+    cr_assert_eq(cg_lower(u.k, &o, u.a, &t, &vd), CG_OK);
+    int lop3 = tir_count(t, TIR_OP_LOP3), fma = tir_count(t, TIR_OP_FMA);
+    cr_expect_eq(lop3, 17);
+    cr_expect_eq(fma, 17);
+    /* the source registers: 3 prmt (byte funnel shifts) and one shr; the
+     * view's dead per-code extraction has no prmt */
+    cr_expect_eq(tir_count(t, TIR_OP_PRMT), 3, "%d prmt", tir_count(t, TIR_OP_PRMT));
+    cr_expect_eq(fc_run(t, VM_DT_U3, VM_DT_F16, 12, 8, true), 0);
     tu_free(&u);
 }
 
@@ -239,6 +306,57 @@ Test(fastconv, emitters_carry_lop3_prmt_and_pairs)
         }
 }
 
+/* the other widths: both emitters' PTX (the CUDA C through NVRTC when it is
+ * there) through ptxas for sm_80 and sm_90, with lop3 and the pair fma */
+Test(fastconv, emitters_every_width, .timeout = 300)
+{
+    const char *why = NULL;
+    bool nvrtc = rt_nvrtc_load(NULL, &why) == 0;
+    if (!nvrtc)
+        cr_log_warn("fastconv: NVRTC not available, CUDA C not compiled: %s", why);
+    for (int s = 0; s < FC_NINTS; s++)
+        for (int d = 0; d < 3; d++) {
+            Dtype wt = fc_ints[s], to = dsts[d];
+            int bits = vm_dtype_bits(wt);
+            if (bits == 4 || bits == 8)
+                continue;
+            const char *wn = vm_dtype_name(wt), *tn = vm_dtype_name(to);
+            TuKernel u = fc_kernel_bpt(wt, to, fc_group_bytes(bits));
+            TirKernel *t = tu_lower_ok(&u);
+            cr_assert(t);
+            for (int a = 0; a < 2; a++) {
+                CgTarget tg = {archs[a], 0, 2, NULL};
+                char *ptx = NULL, *err = NULL;
+                cr_assert_eq(cg_emit_llvm(t, &tg, NULL, &ptx, &err), 0, "%s -> %s %s: %s", wn,
+                             tn, archs[a], err);
+                assert_ptxas(ptx, archs[a]);
+                has(ptx, "lop3.b32");
+                /* LLVM 19 widens bf16x2 fma to f32 on sm_80 (exact here) */
+                if (to != VM_DT_BF16)
+                    has(ptx, "fma.rn.f16x2");
+                else if (a == 1)
+                    has(ptx, "bf16x2");
+                free(ptx);
+            }
+            char *err = NULL, *cu = cg_emit_cuda(t, &err);
+            cr_assert(cu, "%s -> %s: CUDA C: %s", wn, tn, err);
+            cr_expect(strstr(cu, "lop3.b32"), "%s -> %s: no lop3 in the CUDA C", wn, tn);
+            for (int a = 0; nvrtc && a < 2; a++) {
+                char arch[32], *ptx = NULL, *log = NULL;
+                snprintf(arch, sizeof arch, "compute_%s", archs[a] + 3);
+                cr_assert_eq(rt_nvrtc_compile(cu, "fastconv.cu", arch, &ptx, &log), 0,
+                             "%s -> %s: NVRTC %s:\n%s", wn, tn, arch, log);
+                assert_ptxas(ptx, archs[a]);
+                has(ptx, "lop3.b32");
+                has(ptx, to == VM_DT_BF16 ? "bf16x2" : "f16x2");
+                free(ptx);
+                free(log);
+            }
+            free(cu);
+            tu_free(&u);
+        }
+}
+
 /* ---------------------------------------------------------------- GEMV samples */
 
 static uint64_t fc_rng = 0x9E3779B97F4A7C15ull;
@@ -271,14 +389,14 @@ static Kernel *fc_sample(VmArena *a, const char *file, const char *spec)
  * checked against an f64 reference with w = (q - zero) * scale exact:
  * |got - ref| <= K eps32 sum|w x| + 1 ulp f16 + 2^-24; the two executors
  * may differ only in the order of their f32 sums. Returns the TIR. */
-static TirKernel *fc_gemv(VmArena *a, const char *file, const char *spec, Dtype wt, int group,
-                          int64_t n, int64_t k)
+static TirKernel *fc_gemv_opt(VmArena *a, const char *file, const char *spec, Dtype wt,
+                              int group, int64_t n, int64_t k, const CgOptions *opt)
 {
     Kernel *K = fc_sample(a, file, spec);
     VmDiags vd;
     vm_diags_init(&vd, a);
     TirKernel *t = NULL;
-    cr_assert_eq(cg_lower(K, NULL, a, &t, &vd), CG_OK, "%s [%s]: %s", file, spec,
+    cr_assert_eq(cg_lower(K, opt, a, &t, &vd), CG_OK, "%s [%s]: %s", file, spec,
                  vd.n ? vd.v[0].msg : "?");
     int bits = vm_dtype_bits(wt), zero = 1 << (bits - 1);
     size_t wb = (size_t)(n * k * bits / 8), nx = (size_t)k, ns = (size_t)(n * (k / group));
@@ -345,6 +463,12 @@ static TirKernel *fc_gemv(VmArena *a, const char *file, const char *spec, Dtype 
     return t;
 }
 
+static TirKernel *fc_gemv(VmArena *a, const char *file, const char *spec, Dtype wt, int group,
+                          int64_t n, int64_t k)
+{
+    return fc_gemv_opt(a, file, spec, wt, group, n, k, NULL);
+}
+
 /* bar.sync inside a loop */
 static int fc_loop_bars(const TirBlock *b, bool in)
 {
@@ -363,11 +487,12 @@ Test(fastconv, gemv_u4_matches_the_interpreter, .timeout = 300)
         const char *spec;
         int group;
         int64_t n, k;
-    } cs[] = {{"group=128", 128, 37, 2048}, {"group=128,rows=8,warps_k=2", 128, 16, 1024},
-              {"group=64,rows=2,warps_k=1", 64, 9, 3072}, {"group=128", 128, 8, 1024}};
+        Dtype wt;
+    } cs[] = {{"wt=u4", 128, 37, 2048, VM_DT_U4}, {"wt=u4,wk=4", 128, 16, 1024, VM_DT_U4},
+              {"wt=u3", 128, 40, 1280, VM_DT_U3}, {"wt=u2,wk=2", 128, 8, 1024, VM_DT_U2}};
     for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
         VmArena *a = vm_arena_new();
-        TirKernel *t = fc_gemv(a, "gemv_u4.lpk", cs[c].spec, VM_DT_U4, cs[c].group, cs[c].n,
+        TirKernel *t = fc_gemv(a, "gemv_u4.lpk", cs[c].spec, cs[c].wt, cs[c].group, cs[c].n,
                                cs[c].k);
         /* the word-at-a-time conversion: 8 codes per lop3 pair */
         cr_expect_gt(tir_count(t, TIR_OP_LOP3), 0, "gemv_u4 [%s]: no lop3", cs[c].spec);
@@ -393,6 +518,29 @@ Test(fastconv, gemv_u3_matches_the_interpreter, .timeout = 300)
     }
 }
 
+/* the variant launched with every address and integer a multiple of 16
+ * (lpvm compile --aligned): the u3 codes' words come whole from word loads
+ * (no bytes put together), 17 lop3 + fma pairs per 32 codes of a row */
+Test(fastconv, gemv_u3_aligned_words_whole, .timeout = 300)
+{
+    static const struct {
+        const char *spec;
+        int rows;
+        int64_t n, k;
+    } cs[] = {{"wt=u3,group=128", 4, 48, 2048}, {"wt=u3,group=32,rows=4,warps_k=2", 4, 32, 512}};
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        VmArena *a = vm_arena_new();
+        CgOptions o = {.sm = 90, .div16 = ~0ull};
+        int group = strstr(cs[c].spec, "group=32") ? 32 : 128;
+        TirKernel *t = fc_gemv_opt(a, "gemv_u3.lpk", cs[c].spec, VM_DT_U3, group, cs[c].n,
+                                   cs[c].k, &o);
+        cr_expect_eq(fc_byte_shifts(&t->body), 0, "gemv_u3 [%s]: bytes reassembled", cs[c].spec);
+        cr_expect_eq(tir_count(t, TIR_OP_LOP3), 17 * cs[c].rows, "gemv_u3 [%s]: %d lop3",
+                     cs[c].spec, tir_count(t, TIR_OP_LOP3));
+        vm_arena_free(a);
+    }
+}
+
 /* golden: the u4 GEMV's PTX (LLVM, sm_90) converts with lop3 and f16x2 */
 Test(fastconv, gemv_u4_ptx_uses_lop3)
 {
@@ -406,7 +554,8 @@ Test(fastconv, gemv_u4_ptx_uses_lop3)
     char *ptx = NULL, *err = NULL;
     cr_assert_eq(cg_emit_llvm(t, &tg, NULL, &ptx, &err), 0, "%s", err);
     assert_ptxas(ptx, "sm_90");
-    /* 4 rows x 16 bytes = 16 words per lane and step, 4 lop3 each */
+    /* 4 rows x 16 bytes = 16 words per lane and step, 4 lop3 each (and one
+     * xor for the zero point) */
     cr_expect_geq(count(ptx, "lop3.b32"), 64, "lop3: %d", count(ptx, "lop3.b32"));
     cr_expect_geq(count(ptx, "sub.rn.f16x2") + count(ptx, "add.rn.f16x2"), 32);
     cr_expect_geq(count(ptx, "fma.rn.f16x2"), 32);

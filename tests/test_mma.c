@@ -200,6 +200,9 @@ Test(mma, sample_small_tiles_on_the_evaluator, .timeout = 300)
     check_sample("bm=64,bn=64,bk=32,wm=2,wn=2,stages=2", 100, 96, 64, 64, 64);
     check_sample("bm=32,bn=64,bk=32,wm=1,wn=4,stages=3", 40, 72, 96, 32, 64);
     check_sample("bm=64,bn=64,bk=32,wm=2,wn=2,stages=3", 128, 128, 160, 64, 64);
+    /* bk = 64: the k16 loop inside a step runs (runtime slice starts) */
+    check_sample("bm=64,bn=64,bk=64,wm=2,wn=2,stages=4", 100, 96, 320, 64, 64);
+    check_sample("bm=32,bn=64,bk=64,wm=1,wn=4,stages=2", 40, 72, 128, 32, 64);
 }
 
 Test(mma, sample_default_tiles_on_the_evaluator, .timeout = 600)
@@ -215,20 +218,26 @@ static int count(const char *s, const char *w)
     return n;
 }
 
-/* The default spec (128 x 256 x 32, 2 x 4 warps): per warp (64 x 64 of c,
- * k step 32) 4 x 2 A fragments by ldmatrix.x4, 4 x 2 pairs of B fragments
- * by ldmatrix.x4.trans, 4 x 8 x 2 mma.sync; the copies are cp.async. */
+/* The default spec (128 x 256 x 32, 2 x 4 warps): per warp (64 x 64 of c)
+ * the fragments of one k16 slice are 4 A fragments by ldmatrix.x4 and 4
+ * pairs of B fragments by ldmatrix.x4.trans, multiplied by 4 x 8 mma.sync.
+ * The sample loads slice by slice, register double-buffered: the TIR has
+ * five slice loads (before the loop, two in the k16 loop that bk = 32 never
+ * enters, the last slice of a step, the first of the next) and four dots;
+ * the copies are cp.async. The loop-carried fragments stay whole words
+ * (tir_pack.c): no f16 halves are packed again for the mma. */
 Test(mma, sample_tir_selects_tensor_cores)
 {
     char *src = sample();
     Mk m = compile_div(src, "matmul.lpk", "", ~0ull);
-    cr_assert_eq(tir_count(m.t, TIR_OP_MMA), 64);
-    cr_assert_eq(tir_count(m.t, TIR_OP_LDMATRIX), 16);
+    cr_assert_eq(tir_count(m.t, TIR_OP_MMA), 4 * 32);
+    cr_assert_eq(tir_count(m.t, TIR_OP_LDMATRIX), 5 * 8);
     cr_assert_gt(tir_count(m.t, TIR_OP_CP_ASYNC), 0, "copy_async lowered without cp.async");
+    cr_assert_eq(tir_count(m.t, TIR_OP_PACK), 0, "fragment halves packed again");
     char *text = tir_print_alloc(m.t);
-    cr_assert_eq(count(text, "mma.sync.m16n8k16.f32.f16"), 64, "%s", text);
-    cr_assert_eq(count(text, "ldmatrix.x4.b16"), 8);
-    cr_assert_eq(count(text, "ldmatrix.x4.trans.b16"), 8);
+    cr_assert_eq(count(text, "mma.sync.m16n8k16.f32.f16"), 4 * 32, "%s", text);
+    cr_assert_eq(count(text, "ldmatrix.x4.b16"), 5 * 4);
+    cr_assert_eq(count(text, "ldmatrix.x4.trans.b16"), 5 * 4);
     cr_assert_eq(tir_count(m.t, TIR_OP_FMA), 0, "the FMA loop ran");
     free(text);
     vm_arena_free(m.a);
@@ -271,7 +280,9 @@ Test(mma, sample_ptx_both_backends_no_spills, .timeout = 120)
                           "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "cp.async"};
     for (int j = 0; j < 4; j++)
         cr_assert(strstr(ptx, want[j]), "LLVM PTX lacks %s", want[j]);
+    /* the k16 loop that bk = 32 never enters is gone: 2 slices per step */
     cr_assert_eq(count(ptx, "mma.sync.aligned"), 64);
+    cr_assert_eq(count(ptx, "ldmatrix.sync.aligned"), 3 * 8);
     char log[4096];
     cr_assert_eq(ptxas_ok(ptx, log, sizeof log), 0, "%s", log);
     cr_assert(strstr(log, "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads"),
@@ -279,7 +290,7 @@ Test(mma, sample_ptx_both_backends_no_spills, .timeout = 120)
     free(ptx);
     char *cu = cg_emit_cuda(m.t, &err);
     cr_assert(cu, "%s", err ? err : "");
-    cr_assert_eq(count(cu, "mma.sync.aligned.m16n8k16"), 64);
+    cr_assert_eq(count(cu, "mma.sync.aligned.m16n8k16"), 4 * 32);
     cr_assert(strstr(cu, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
     free(cu);
     vm_arena_free(m.a);
@@ -498,4 +509,147 @@ Test(mma, f16_accumulator)
     check_equal(&bs[2], 32 * 16, 2, "f16 acc");
     free_bufs(bs, 3);
     vm_arena_free(m.a);
+}
+
+/* Register double buffering: a `var` fragment carried around the loop and a
+ * `let` snapshot of it taken before it is reassigned (the snapshot keeps the
+ * old contents). The fragment halves are only ever moved as pairs, so
+ * tir_pack.c carries them as whole words: no pack is left. With dbl = 1 the
+ * loop also doubles the fragment elementwise (its halves are then defined
+ * one by one): the pairs stay unpacked halves, packed at the mma. Both
+ * bit-exact against the interpreter. */
+static const char *const mmp =
+    "kernel mmp<dbl: int = 0>(a: global f16[m, k], b: global f16[k, n], c: global f32[m, n])\n"
+    "    grid(1) warps(2)\n"
+    "{\n"
+    "    let mma = mma_m16n8k16(f16, f32, warps = [1, 2], repeat = [2, 1, 1]);\n"
+    "    let sa = shared_alloc(f16[32, 64], swizzled_row_major);\n"
+    "    let sb = shared_alloc(f16[64, 16], swizzled_row_major);\n"
+    "    store_shared(sa, load_global(a[0 : 32, 0 : 64]));\n"
+    "    store_shared(sb, load_global(b[0 : 64, 0 : 16]));\n"
+    "    sync();\n"
+    "    var fa = load_shared(sa[0 : 32, 0 : 16]) @ mma.a;\n"
+    "    var fb = load_shared(sb[0 : 16, 0 : 16]) @ mma.b;\n"
+    "    var acc = zeros(f32[32, 16]) @ mma.c;\n"
+    "    for kk in range(16, 64, 16) {\n"
+    "        let old = fa;\n"
+    "        let ob = fb;\n"
+    "        fa = load_shared(sa[0 : 32, kk : 16]) @ mma.a;\n"
+    "        fb = load_shared(sb[kk : 16, 0 : 16]) @ mma.b;\n"
+    "        if dbl == 1 {\n"
+    "            fa = fa + fa;\n"
+    "        }\n"
+    "        acc = dot(old, ob, acc);\n"
+    "    }\n"
+    "    acc = dot(fa, fb, acc);\n"
+    "    shared_free(sa);\n"
+    "    shared_free(sb);\n"
+    "    store_global(c[0 : 32, 0 : 16], acc);\n"
+    "}\n";
+
+static void check_mmp(const char *spec, bool packed)
+{
+    Mk m = compile(mmp, "mmp.lpk", spec);
+    cr_assert_eq(tir_count(m.t, TIR_OP_MMA), 4, "%s", spec);
+    if (packed)
+        cr_assert_eq(tir_count(m.t, TIR_OP_PACK), 0, "%s: fragment halves packed again", spec);
+    else
+        cr_assert_gt(tir_count(m.t, TIR_OP_PACK), 0, "%s: halves defined one by one", spec);
+    Buf bs[3] = {buf(VM_DT_F16, 32, 64), buf(VM_DT_F16, 64, 16), buf(VM_DT_F32, 32, 16)};
+    for (int j = 0; j < 2; j++) {
+        for (size_t e = 0; e < bs[j].bytes / 2; e++) {
+            uint16_t h = rand_f16();
+            memcpy(bs[j].x + 2 * e, &h, 2);
+        }
+        memcpy(bs[j].y, bs[j].x, bs[j].bytes);
+    }
+    run_both(&m, bs, 32, 16, 64, (int[3]){1, 1, 1});
+    check_equal(&bs[2], 32 * 16, 4, spec);
+    free_bufs(bs, 3);
+    vm_arena_free(m.a);
+}
+
+Test(mma, loop_carried_fragments_stay_packed)
+{
+    check_mmp("dbl=0", true);
+    check_mmp("dbl=1", false);
+}
+
+/* Which registers depend on the registers named `name` (forward taint
+ * through every op's register arguments, twice for loop-carried values). */
+static void taint_block(const TirBlock *b, bool *t)
+{
+    for (const TirOp *o = b->first; o; o = o->next) {
+        taint_block(&o->body, t);
+        taint_block(&o->orelse, t);
+        bool any = false;
+        for (int j = 0; j < o->na; j++)
+            any = any || (o->a[j].kind == TIR_A_REG && t[o->a[j].reg]);
+        for (int j = 0; j < o->nd && any; j++)
+            t[o->d[j]] = true;
+    }
+}
+
+static bool *taint(const TirKernel *k, const char *name)
+{
+    bool *t = calloc((size_t)k->nregs + 1, 1);
+    for (int r = 0; r < k->nregs; r++)
+        t[r] = k->regs[r].name && !strcmp(k->regs[r].name, name);
+    taint_block(&k->body, t);
+    taint_block(&k->body, t);
+    return t;
+}
+
+typedef struct {
+    const bool *st, *nx, *tid;
+    int xor_st, cpa, cpa_st, setp_nx, setp_nx_tid;
+} Hoist;
+
+static void hoist_walk(const TirBlock *b, Hoist *h)
+{
+    for (const TirOp *o = b->first; o; o = o->next) {
+        hoist_walk(&o->body, h);
+        hoist_walk(&o->orelse, h);
+        bool st = false, nx = false, tid = false;
+        for (int j = 0; j < o->na; j++)
+            if (o->a[j].kind == TIR_A_REG) {
+                st = st || h->st[o->a[j].reg];
+                nx = nx || h->nx[o->a[j].reg];
+                tid = tid || h->tid[o->a[j].reg];
+            }
+        if (o->op == TIR_OP_XOR && st)
+            h->xor_st++;
+        if (o->op == TIR_OP_CP_ASYNC) {
+            h->cpa++;
+            h->cpa_st += h->st[o->a[0].reg];
+        }
+        if (o->op == TIR_OP_SETP && nx) {
+            h->setp_nx++;
+            h->setp_nx_tid += tid;
+        }
+    }
+}
+
+/* The cp.async addresses of the ring (lower_mem.c): the stage `st` is added
+ * after the swizzle (no swizzle XOR depends on it, so the per-thread part
+ * is loop-invariant), and the k bound of a step is one compare of the
+ * step's start (k % bk == 0 and the start nx * bk): no compare depends on
+ * both the step `nx` and the thread. */
+Test(mma, sample_cp_async_addresses_hoistable)
+{
+    char *src = sample();
+    Mk m = compile_div(src, "matmul.lpk", "", ~0ull);
+    bool *st = taint(m.t, "st"), *nx = taint(m.t, "nx"), *tid = taint(m.t, "tid");
+    Hoist h = {st, nx, tid, 0, 0, 0, 0, 0};
+    hoist_walk(&m.t->body, &h);
+    cr_assert_gt(h.cpa, 0);
+    cr_assert_eq(h.cpa_st, 6, "the stage picks the buffer of the 6 copies in the loop");
+    cr_assert_eq(h.xor_st, 0, "a swizzle depends on the stage");
+    cr_assert_gt(h.setp_nx, 0);
+    cr_assert_eq(h.setp_nx_tid, 0, "the k bound is compared per element");
+    free(st);
+    free(nx);
+    free(tid);
+    vm_arena_free(m.a);
+    free(src);
 }

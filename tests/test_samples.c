@@ -426,10 +426,11 @@ Test(samples, matmul)
 
 /* ---- gemv_u3: y = W x with packed u3/u4 codes and f16 group scales */
 
-static void check_gemv(const Run *r, const char *spec, const char *shapes, uint64_t seed)
+static void check_gemv_wt(const Run *r, const char *spec, const char *shapes, uint64_t seed,
+                          const char *wt_default)
 {
     char wt[16];
-    spec_dtype(spec, "wt", "u3", wt, sizeof wt);
+    spec_dtype(spec, "wt", wt_default, wt, sizeof wt);
     Dtype wdt = vm_dtype_parse(wt, strlen(wt));
     int bits = vm_dtype_bits(wdt);
     int group = (int)value_of(spec, "group", 128);
@@ -455,6 +456,26 @@ static void check_gemv(const Run *r, const char *spec, const char *shapes, uint6
         }
     }
     inputs_untouched(r, 3);
+}
+
+static void check_gemv(const Run *r, const char *spec, const char *shapes, uint64_t seed)
+{
+    check_gemv_wt(r, spec, shapes, seed, "u3");
+}
+
+static void check_gemv_u4(const Run *r, const char *spec, const char *shapes, uint64_t seed)
+{
+    check_gemv_wt(r, spec, shapes, seed, "u4");
+}
+
+/* the tensor-core GEMV (group 128, k a multiple of 128): ragged n against
+ * its 32-row blocks, k against its 128 * wk steps */
+Test(samples, gemv_u4)
+{
+    const char *shapes[] = {"n=37,k=1280", "n=1,k=128", "n=40,k=384", "n=33,k=2048"};
+    int ns = 0;
+    for_each_spec("gemv_u4.lpk", shapes, 4, "", check_gemv_u4, &ns);
+    cr_assert_eq(ns, 4);
 }
 
 Test(samples, gemv_u3)
@@ -526,6 +547,7 @@ static void expect_assume_fault(const char *file, const char *spec, const char *
 Test(samples, assumptions_fault)
 {
     expect_assume_fault("gemv_u3.lpk", "wt=u3", "n=2,k=128");
+    expect_assume_fault("gemv_u4.lpk", "wt=u4,group=64", "n=2,k=128");
     expect_assume_fault("softmax.lpk", "cols=1024", "m=3,n=1025");
     expect_assume_fault("rmsnorm.lpk", "cols=1024,dt=bf16", "m=1,n=1025");
     expect_assume_fault("matmul.lpk", "bm=64,bn=64,bk=32", "m=64,n=64,k=48");

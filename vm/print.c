@@ -74,7 +74,7 @@ static const char *const words[] = {
     "kernel", "let", "var", "for", "in", "while", "if", "else", "break", "continue", "global",
     "true", "false", "bid", "gdim", "range", "local", "spatial", "column_local",
     "column_spatial", "replicate", "layout", "shared", "padded", "mma_tile", "mma_m16n8k16",
-    "mma_m16n8k32", "cdiv", "select", "bits", "row_major", "column_major",
+    "mma_m16n8k32", "cdiv", "select", "bits", "signed", "row_major", "column_major",
     "swizzled_row_major", "grid", "warps",
 };
 

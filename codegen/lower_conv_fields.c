@@ -1,0 +1,271 @@
+/* codegen/lower_conv_fields.c - fast register conversions of packed int
+ * codes of any width of 1..7 bits (u3, i5, u7, ...; 4 and 8 bits have
+ * their own paths in lower_conv.c) to f16, bf16 and f32, bit-exact with
+ * vm_cast (CODEGEN.md 1, PTX-FACTS.md "Bit tricks").
+ *
+ * The trick: f16 0x6400 is 1024 with ulp 1, so a b-bit code v at mantissa
+ * bit p (p + b <= 10) of a half under exponent 0x64 reads 1024 + v 2^p
+ * exactly; bf16 0x4300 is 128 (7 mantissa bits: p + b <= 7). One lop3
+ *   (src & maskA|maskB) | magic          (unsigned)
+ *   (src & maskA|maskB) ^ (magic | tops) (signed: the code's top bit flipped,
+ *                                         v = q + 2^(b-1))
+ * fills both halves of a pair from one 32-bit source register `src`
+ * (code A at bits [pA, pA+b) of the low half, code B at [16+pB, 16+pB+b)),
+ * then one fma.rn.f16x2 (bf16x2) with (2^-pA, 2^-pB) and
+ * -(2^(10-p) + s 2^(b-1)) per half gives the two codes' values exactly
+ * (every operand and the result are representable; the value 0 comes out
+ * as x - x = +0.0 like vm_cast). -> f32: the f16 pairs, then cvt.f32.f16
+ * (exact). Cost: 2 instructions per pair plus the source registers.
+ *
+ * Source registers: the codes are planned per group, the smallest run of
+ * whole 32-bit words holding whole codes (32 / gcd(b, 32) codes: 32 u3
+ * codes in 3 words), at bit offsets j b from the group's start. A source
+ * register has a base bit B of the group: its low window takes codes at
+ * [B, B + M - b], its high window codes at [B + 16, B + 16 + M - b] (M = 10
+ * for f16, 7 for bf16), each wholly inside the bits the register holds.
+ * Candidates: a word itself (B = 32i, free); B = 32i + 8m by one prmt of
+ * words i and i+1 (a byte funnel shift); other B by one shr of word i, or a
+ * prmt and a shr where that reaches codes straddling into word i+1.
+ * The plan: start from every byte-aligned candidate (plus a candidate at
+ * each code not yet covered), pair codes by a greedy matching (a low code
+ * with the first free high code some chosen register holds in its other
+ * window), then a local search adds, removes or moves registers while the
+ * count (registers + 2 per lop3) drops. 32 u3 codes -> f16 cost 38
+ * instructions: 17 lop3 + 17 fma (15 pairs, 2 single codes) from the 3
+ * words, 3 prmt and 1 shr (SASS: the same 38, plus one register per
+ * distinct fma scale, hoisted out of loops). The plan depends only on
+ * (b, M), is deterministic, and costs well under a millisecond. Codes of 6
+ * and 7 bits -> bf16 pair badly (p <= 1: no two codes 16 bits apart in
+ * one register): one lop3 + fma per code there. */
+#include <math.h>
+
+#include "codegen/lower.h"
+
+enum { FC_MAXG = 32, FC_MAXBITS = 7 * 32, FC_INF = 1 << 30 };
+
+typedef struct {
+    int B, end;       /* window base; bits [B, end) of the group are held */
+    int cost;         /* 0 word, 1 prmt or shr, 2 prmt + shr */
+    uint32_t lo, hi;  /* codes (bit j = code j) in the low / high window */
+} FcCand;
+
+typedef struct {
+    int b, M, G, gbits, gw; /* code bits, mantissa bits, codes/bits/words per group */
+    int nc;
+    FcCand c[FC_MAXBITS];
+} FcPlan;
+
+static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
+
+static void window_masks(const FcPlan *P, FcCand *c)
+{
+    c->lo = c->hi = 0;
+    for (int j = 0; j < P->G; j++) {
+        int o = j * P->b;
+        if (o + P->b > c->end)
+            continue;
+        if (o >= c->B && o <= c->B + P->M - P->b)
+            c->lo |= 1u << j;
+        if (o >= c->B + 16 && o <= c->B + 16 + P->M - P->b)
+            c->hi |= 1u << j;
+    }
+}
+
+static void plan_cands(FcPlan *P)
+{
+    P->nc = 0;
+    for (int B = 0; B < P->gbits; B++) {
+        int i = B / 32, k = B % 32, endw = 32 * (i + 1);
+        bool next = i + 1 < P->gw;
+        FcCand c = {B, endw, k ? 1 : 0, 0, 0};
+        if (k % 8 == 0 && k && next)
+            c.end = B + 32;
+        window_masks(P, &c);
+        if (k % 8 && k >= 8 && next) { /* prmt + shr reaches into word i+1 */
+            FcCand f = {B, 32 * i + 8 * (k / 8) + 32, 2, 0, 0};
+            window_masks(P, &f);
+            if ((f.lo | f.hi) & ~(c.lo | c.hi))
+                c = f;
+        }
+        P->c[P->nc++] = c;
+    }
+}
+
+/* greedy matching over the chosen candidates: pairs (lo, hi) written to
+ * pr[] (hi -1: a single); returns the cost or FC_INF when a code is left
+ * uncovered */
+static int plan_eval(const FcPlan *P, const bool *on, int (*pr)[2], int *npr)
+{
+    uint32_t all = P->G == 32 ? ~0u : (1u << P->G) - 1, cov = 0;
+    int cost = 0, ids[FC_MAXBITS], nid = 0;
+    for (int k = 0; k < P->nc; k++)
+        if (on[k]) {
+            ids[nid++] = k;
+            cov |= P->c[k].lo | P->c[k].hi;
+            cost += P->c[k].cost;
+        }
+    if ((cov & all) != all)
+        return FC_INF;
+    uint32_t done = 0;
+    int n = 0;
+    for (int j = 0; j < P->G; j++) {
+        if (done >> j & 1)
+            continue;
+        uint32_t hm = 0;
+        for (int q = 0; q < nid; q++)
+            if (P->c[ids[q]].lo >> j & 1)
+                hm |= P->c[ids[q]].hi;
+        hm &= ~done & ~(1u << j);
+        int h = hm ? __builtin_ctz(hm) : -1;
+        done |= 1u << j;
+        if (h >= 0)
+            done |= 1u << h;
+        if (pr) {
+            pr[n][0] = j;
+            pr[n][1] = h;
+        }
+        n++;
+        cost += 2;
+    }
+    if (npr)
+        *npr = n;
+    return cost;
+}
+
+/* the chosen candidates in on[] (P->nc of them) */
+static int plan_search(const FcPlan *P, bool *on)
+{
+    uint32_t cov = 0;
+    for (int k = 0; k < P->nc; k++) {
+        on[k] = P->c[k].B % 8 == 0;
+        if (on[k])
+            cov |= P->c[k].lo | P->c[k].hi;
+    }
+    for (int j = 0; j < P->G; j++)
+        if (!(cov >> j & 1)) {
+            on[j * P->b] = true; /* code j at p = 0 of its own window */
+            cov |= P->c[j * P->b].lo | P->c[j * P->b].hi;
+        }
+    int best = plan_eval(P, on, NULL, NULL);
+    for (bool better = true; better;) {
+        better = false;
+        for (int k = 0; k < P->nc && !better; k++)
+            for (int d = -4; d <= 4 && !better; d++) {
+                /* d == 0: toggle k; else move k (on) to k + d (off) */
+                int m = k + d;
+                if (d && (!on[k] || m < 0 || m >= P->nc || on[m]))
+                    continue;
+                on[k] = !on[k];
+                if (d)
+                    on[m] = true;
+                int v = plan_eval(P, on, NULL, NULL);
+                if (v < best) {
+                    best = v;
+                    better = true;
+                } else {
+                    on[k] = !on[k];
+                    if (d)
+                        on[m] = false;
+                }
+            }
+    }
+    return best;
+}
+
+static void plan_init(FcPlan *P, int b, int M)
+{
+    P->b = b;
+    P->M = M;
+    P->G = 32 / gcd(b, 32);
+    P->gbits = P->G * b;
+    P->gw = P->gbits / 32;
+    plan_cands(P);
+}
+
+/* the source register of candidate c over the group's words w[] */
+static int source(CgLower *L, const FcCand *c, const int *w)
+{
+    int i = c->B / 32, k = c->B % 32;
+    if (!k)
+        return w[i];
+    int base = w[i], sh = k;
+    if (c->end > 32 * (i + 1)) { /* bytes k/8.. of words i, i+1 */
+        int m = k / 8;
+        uint32_t sel = (uint32_t)(m | (m + 1) << 4 | (m + 2) << 8 | (m + 3) << 12);
+        base = cg_op3(L, TIR_OP_PRMT, TIR_B32, cg_R(w[i]), cg_R(w[i + 1]), cg_I(sel));
+        sh = k % 8;
+    }
+    return sh ? cg_op2(L, TIR_OP_SHR, TIR_B32, cg_R(base), cg_I(sh)) : base;
+}
+
+/* the bits of v (exact) as a half of type h */
+static uint32_t half_of(Dtype h, double v) { return (uint32_t)vm_encode(h, v); }
+
+/* one group: G codes from the words w[] -> f16/bf16 registers out[] */
+static void convert_group(CgLower *L, const FcPlan *P, const bool *on, Dtype h, bool sgn,
+                          const int *w, int *out)
+{
+    TirType P2 = h == VM_DT_F16 ? TIR_F16X2 : TIR_BF16X2, E = cg_elem_type(h);
+    uint32_t magic = h == VM_DT_F16 ? 0x6400u : 0x4300u, cmask = (1u << P->b) - 1;
+    int mexp = P->M; /* the magic number is 2^M */
+    int pr[FC_MAXG][2], npr;
+    int src[FC_MAXBITS];
+    for (int k = 0; k < P->nc; k++)
+        src[k] = -1;
+    plan_eval(P, on, pr, &npr);
+    for (int q = 0; q < npr; q++) {
+        int lo = pr[q][0], hi = pr[q][1], k = -1;
+        for (int c = 0; c < P->nc && k < 0; c++) {
+            const FcCand *C = &P->c[c];
+            if (on[c] && (hi < 0 ? ((C->lo | C->hi) >> lo & 1)
+                                 : ((C->lo >> lo & 1) && (C->hi >> hi & 1))))
+                k = c;
+        }
+        const FcCand *C = &P->c[k];
+        int a = -1, bb = -1; /* codes in the low / high half */
+        if (hi >= 0 || (C->lo >> lo & 1))
+            a = lo, bb = hi;
+        else
+            bb = lo;
+        if (src[k] < 0)
+            src[k] = source(L, C, w);
+        uint32_t mask = 0, cst = magic | magic << 16, scale = 0, add = 0;
+        int code[2] = {a, bb};
+        for (int s = 0; s < 2; s++) {
+            double sc = 1, ad = -(double)(1 << mexp);
+            if (code[s] >= 0) {
+                int p = code[s] * P->b - C->B - 16 * s;
+                mask |= cmask << (p + 16 * s);
+                if (sgn)
+                    cst |= 1u << (p + P->b - 1 + 16 * s);
+                sc = ldexp(1, -p);
+                ad = -(ldexp(1, mexp - p) + (sgn ? (double)(1 << (P->b - 1)) : 0));
+            }
+            scale |= half_of(h, sc) << 16 * s;
+            add |= half_of(h, ad) << 16 * s;
+        }
+        int x = cg_lop3(L, src[k], mask, cst, sgn ? 0x6A : 0xEA);
+        int xv = cg_bitcast(L, P2, TIR_B32, cg_R(x));
+        int v = cg_op3(L, TIR_OP_FMA, P2, cg_R(xv), cg_I(scale), cg_I(add));
+        int d0, d1;
+        cg_split_pair(L, E, P2, v, &d0, &d1);
+        if (a >= 0)
+            out[a] = d0;
+        if (bb >= 0)
+            out[bb] = d1;
+    }
+}
+
+void cg_fields_convert(CgLower *L, Dtype to, bool sgn, int eb, const int *w, int n, int *out)
+{
+    Dtype h = to == VM_DT_BF16 ? VM_DT_BF16 : VM_DT_F16;
+    FcPlan *P = vm_alloc(L->a, sizeof *P);
+    bool *on = vm_alloc(L->a, sizeof(bool) * FC_MAXBITS);
+    plan_init(P, eb, h == VM_DT_F16 ? 10 : 7);
+    /* n eb % 32 == 0 makes n a multiple of G: whole groups */
+    plan_search(P, on);
+    for (int g = 0; g < n / P->G; g++)
+        convert_group(L, P, on, h, sgn, w + g * P->gw, out + g * P->G);
+    for (int j = 0; to == VM_DT_F32 && j < n; j++)
+        out[j] = cg_cvt(L, TIR_F32, TIR_F16, TIR_RND_NONE, false, cg_R(out[j]));
+}
