@@ -227,7 +227,9 @@ static bool serial(CgLower *L, const Inst *i)
 }
 
 /* Where x is a product a * b (through register-aliasing reshapes and
- * permutes): operand j's register for each local element of x; else NULL. */
+ * permutes): operand j's register for each local element of x; else NULL.
+ * Not for an operand that is a mutable var: an assignment between the
+ * product and the sum would change its registers. */
 static int *product_operands(CgLower *L, const Value *x, int j)
 {
     const Value *v = x;
@@ -236,7 +238,8 @@ static int *product_operands(CgLower *L, const Value *x, int j)
         v = v->def->a[0];
     const Inst *m = v->def;
     CgTensor *xt = cg_val(L, x), *mt = cg_val(L, v);
-    if (!m || v->var || m->op != VM_MUL || !xt || !mt || m->a[j]->dtype != x->dtype)
+    if (!m || v->var || m->op != VM_MUL || !xt || !mt || m->a[j]->dtype != x->dtype ||
+        (m->a[j]->var && m->a[j]->var->mut))
         return NULL;
     int *o = cg_operand(L, m, m->a[j], v->layout, v->rank, v->shape);
     int *out = o ? vm_alloc(L->a, sizeof(int) * (size_t)(xt->n + 1)) : NULL;

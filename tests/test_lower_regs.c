@@ -131,6 +131,24 @@ Test(lower_regs, sum_of_products_folds_with_fma)
     vm_arena_free(a);
 }
 
+/* a product of a var that is assigned before the sum: its registers then
+ * hold the new value, so the sum adds the products as they were */
+static const char *const k_dot_var =
+    "kernel d(a: global f32[m, n], y: global f32[m]) grid(m) warps(1) {\n"
+    "    var u = load_global(a[bid.x : 1, 0 : 96]) @ spatial(1, 32) * local(1, 3);\n"
+    "    let p = reshape(u * u, [1, 32, 3]);\n"
+    "    u = u + 1.0;\n"
+    "    store_global(y[bid.x : 1], reduce_sum(reduce_sum(p, 2), 1) + reduce_sum(reduce_sum(reshape(u, [1, 32, 3]), 2), 1));\n"
+    "}\n";
+
+Test(lower_regs, product_of_a_reassigned_var_is_not_folded)
+{
+    VmArena *a = vm_arena_new();
+    TirKernel *t = lr_lower(a, k_dot_var, "d", "", ~0ull);
+    cr_expect_eq(tir_count(t, TIR_OP_FMA), 0, "fma: %d", tir_count(t, TIR_OP_FMA));
+    vm_arena_free(a);
+}
+
 Test(lower_regs, half_words_load_whole_and_feed_mma)
 {
     VmArena *a = vm_arena_new();
