@@ -98,6 +98,31 @@ Test(bench, kernel_bench_checks_then_needs_a_gpu)
     lpvm_context_destroy(ctx);
 }
 
+/* a workspace kernel's launch waits for itself: refused with a reason
+ * rather than timed (the back-to-back runs would stall behind the hold) */
+Test(bench, kernel_with_a_workspace_is_refused)
+{
+    static const char src[] =
+        "kernel chain(x: global f32[m, n], y: global f32[n]) grid(m) warps(1) {\n"
+        "    let sem = workspace(i32[1]);\n"
+        "    lock(sem[0], bid.x);\n"
+        "    store_global(y[0 : 32], load_global(x[bid.x, 0 : 32]));\n"
+        "    release(sem[0], bid.x + 1);\n"
+        "}\n";
+    lpvm_context *ctx = interp();
+    lpvm_module *m;
+    lpvm_kernel *k;
+    cr_assert_eq(lpvm_module_load(ctx, src, "chain.lpk", &m), LPVM_OK, "%s", lpvm_error_message(ctx));
+    cr_assert_eq(lpvm_kernel_get(m, NULL, NULL, &k), LPVM_OK, "%s", lpvm_error_message(ctx));
+    lpvm_arg none[1];
+    const lpvm_arg *sets[1] = {none};
+    lpvm_bench_result r;
+    cr_expect_eq(lpvm_bench(k, sets, 1, 0, NULL, &r), LPVM_ERR_INVALID);
+    cr_expect(strstr(lpvm_error_message(ctx), "has a workspace"), "%s", lpvm_error_message(ctx));
+    lpvm_module_destroy(m);
+    lpvm_context_destroy(ctx);
+}
+
 Test(bench, copy_bandwidth_checks_then_needs_a_gpu)
 {
     lpvm_context *ctx = interp();
