@@ -306,18 +306,9 @@ static void load_run(CgLower *L, Dtype dt, int addr, int p, int v, const int *ot
         }
         int x;
         if (eb == 2) {
-            if (j % 2) {
-                x = out[j];
-            } else {
-                TirOp *u = cg_emit(L, TIR_OP_UNPACK, rt);
-                u->type2 = TIR_U32;
-                u->nd = 2;
-                u->d[0] = out[j] = cg_reg(L, rt, NULL);
-                u->d[1] = out[j + 1] = cg_reg(L, rt, NULL);
-                u->na = 1;
-                u->a[0] = cg_R(d[j / 2]);
-                x = out[j];
-            }
+            if (j % 2 == 0)
+                cg_split_pair(L, rt, TIR_U32, d[j / 2], &out[j], &out[j + 1]);
+            x = out[j];
         } else {
             x = cg_op3(L, TIR_OP_BFE, rt, cg_R(d[j / 4]), cg_I(8 * (j % 4)), cg_I(8));
         }
@@ -644,13 +635,7 @@ static int *load_shared_tile(CgLower *L, const Inst *i, const Tile *t, Layout la
             if (!words) {
                 out[l + j] = o->d[j];
             } else if (j % 2 == 0) {
-                TirOp *u = cg_emit(L, TIR_OP_UNPACK, et);
-                u->type2 = TIR_U32;
-                u->nd = 2;
-                u->d[0] = out[l + j] = cg_reg(L, et, NULL);
-                u->d[1] = out[l + j + 1] = cg_reg(L, et, NULL);
-                u->na = 1;
-                u->a[0] = cg_R(o->d[j / 2]);
+                cg_split_pair(L, et, TIR_U32, o->d[j / 2], &out[l + j], &out[l + j + 1]);
             }
         }
         l += v;
