@@ -17,7 +17,7 @@
 
 /* Bumped whenever generated code changes: part of every kernel cache key
  * (CODEGEN.md 3), so old cached PTX is never loaded. */
-#define CG_VERSION 4
+#define CG_VERSION 5
 
 /* ------------------------------------------------------- llvm_target.c
  * The NVPTX target: arch table, PTX versions, target machine, PTX emission.
@@ -266,6 +266,9 @@ typedef enum {
     TIR_NOPS
 } TirOpcode;
 const char *tir_op_name(TirOpcode op);
+/* a value op of the threads' registers only: removable when unused (not
+ * shfl.sync or mma.sync, which the warp executes together, nor sreg) */
+bool tir_op_pure(TirOpcode op);
 
 enum { TIR_MAX_DST = 8, TIR_MAX_ARG = 16 };
 typedef enum { TIR_A_NONE, TIR_A_REG, TIR_A_IMM } TirArgKind;
@@ -370,6 +373,14 @@ bool tir_verify(const TirKernel *k, char *err, size_t n);
  * ldmatrix fragments (`var`s) then cross the back edge as whole words
  * instead of 16-bit halves that ptxas re-packs with PRMTs. */
 void tir_pack_pairs(TirKernel *k);
+
+/* ------------------------------------------------------- tir_fold.c
+ * Run by cg_lower before tir_pack_pairs: pure ops whose results are never
+ * read go (the element-wise paths a word-wise lowering left unused), then an xor with a constant whose
+ * result reaches only lop3 `(a & b) ^ c` / `(a & b) | c` (constant b, c)
+ * through shifts, ands and prmts is folded into those lop3s' c (the zero
+ * point of quantized codes: `q ^ zero` before the fast conversion). */
+void tir_fold_xor(TirKernel *k);
 
 /* ------------------------------------------------------- lower*.c
  * cg_lower: one specialized, verified, layout-inferred kernel -> TIR

@@ -857,6 +857,7 @@ CgStatus cg_lower(Kernel *k, const CgOptions *opt, VmArena *a, TirKernel **out, 
                                   : (L.plan.size + 15) & ~(int64_t)15;
     if (L.failed)
         return CG_ERR_UNSUPPORTED;
+    tir_fold_xor(L.t);
     tir_pack_pairs(L.t);
     *out = L.t;
     return CG_OK;

@@ -30,6 +30,12 @@ static const struct {
 #undef X
 };
 
+bool tir_op_pure(TirOpcode op)
+{
+    return op >= 0 && op < TIR_NOPS && ops[op].form == 'V' && op != TIR_OP_SHFL &&
+           op != TIR_OP_MMA && op != TIR_OP_SREG;
+}
+
 const char *const tir_cmp_names[TIR_NCMPS] = {
 #define X(id, s) s,
     TIR_CMPS(X)

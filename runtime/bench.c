@@ -280,15 +280,6 @@ lpvm_status lpvm_bench(lpvm_kernel *k, const lpvm_arg *const *arg_sets, int nset
     for (int i = 0; i < nsets; i++)
         if (!arg_sets[i] && nargs)
             return rt_fail(ctx, LPVM_ERR_INVALID, "lpvm_bench: argument set %d is null", i);
-    /* a kernel with a workspace allocates, zeroes and waits for it at every
-     * launch (runtime/gpu.c): its launches cannot queue back to back behind
-     * the hold kernel, and each timing run would stall on the hold */
-    for (const Inst *i = k->k->body.first; i; i = i->next)
-        if (i->op == VM_WORKSPACE)
-            return rt_fail(ctx, LPVM_ERR_INVALID,
-                           "lpvm_bench: kernel '%s' has a workspace: every launch allocates and "
-                           "waits for it, so launches cannot be timed back to back",
-                           k->k->name);
     KernelBench kb = {k, arg_sets, nargs};
     return lpvm_bench_callback(ctx, launch_set, &kb, nsets, o, r);
 }

@@ -89,6 +89,7 @@ enum {
     CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1,
     CU_STREAM_DEFAULT = 0,
     CU_EVENT_DEFAULT = 0,
+    CU_EVENT_DISABLE_TIMING = 2,
 };
 
 /* X(name, abi version, parameters): every entry point used, each at the
@@ -133,6 +134,7 @@ enum {
     X(cuEventDestroy, 4000, (CUevent))                                                  \
     X(cuEventRecord, 2000, (CUevent, CUstream))                                         \
     X(cuEventSynchronize, 2000, (CUevent))                                              \
+    X(cuStreamWaitEvent, 3020, (CUstream, CUevent, unsigned))                           \
     X(cuEventElapsedTime, 2000, (float *, CUevent, CUevent))                            \
     X(cuStreamBeginCapture, 10010, (CUstream, int))                                     \
     X(cuStreamEndCapture, 10000, (CUstream, CUgraph *))                                 \
@@ -689,6 +691,14 @@ int rt_cu_event_create(const RtCuDev *d, RtCuEvent *ev, RtCuErr *e)
     return CU(e, cuEventCreate, (ev, CU_EVENT_DEFAULT));
 }
 
+int rt_cu_event_create_order(const RtCuDev *d, RtCuEvent *ev, RtCuErr *e)
+{
+    *ev = NULL;
+    if (bind(d, e))
+        return -1;
+    return CU(e, cuEventCreate, (ev, CU_EVENT_DISABLE_TIMING));
+}
+
 void rt_cu_event_destroy(const RtCuDev *d, RtCuEvent ev)
 {
     if (ev && !bind(d, NULL))
@@ -711,6 +721,15 @@ int rt_cu_event_sync(const RtCuDev *d, RtCuEvent ev, RtCuErr *e)
     if (bind(d, e))
         return -1;
     return CU(e, cuEventSynchronize, (ev));
+}
+
+int rt_cu_stream_wait_event(const RtCuDev *d, RtCuStream s, RtCuEvent ev, RtCuErr *e)
+{
+    if (!ev)
+        return err_set(e, RT_CU_INVALID, 0, "no event");
+    if (bind(d, e))
+        return -1;
+    return CU(e, cuStreamWaitEvent, (s, ev, 0));
 }
 
 int rt_cu_event_elapsed(const RtCuDev *d, RtCuEvent start, RtCuEvent end, float *ms, RtCuErr *e)

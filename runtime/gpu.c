@@ -30,10 +30,29 @@ typedef struct {
     TirKernel *tir; /* its params say how to marshal the launch */
 } RtGpuVariant;
 
+/* Workspaces (VM.md 2: zeroed, per launch) come from a pool kept with the
+ * kernel: one buffer per WORKSPACE instruction, grown to the largest size
+ * launched, zeroed by an asynchronous memset on the launch's stream before
+ * the kernel. An ordering event is recorded after each such launch; a
+ * launch on another stream than the last one waits for it on the GPU
+ * (cuStreamWaitEvent), so two launches of the kernel never share a buffer
+ * while one runs. (The same handle is the same stream: a stream destroyed
+ * with work pending keeps its handle until that work is done.) Growing a
+ * buffer and freeing the kernel wait for the event on the host. So a
+ * launch with a workspace costs a memset and an event record, no
+ * allocation and no host wait: workspace kernels (split-k) can be timed
+ * back to back. */
+enum { RT_GPU_WS = 8 };
+
 struct RtGpuKernel {
     VmArena *arena;
     RtGpuVariant v[RT_GPU_VARIANTS];
     int nv;
+    RtCuPtr ws[RT_GPU_WS];
+    size_t ws_cap[RT_GPU_WS];
+    RtCuEvent ws_done; /* recorded after the last launch that used the pool */
+    RtCuStream ws_last; /* that launch's stream */
+    bool ws_pending;
 };
 
 static lpvm_status lower(lpvm_context *ctx, Kernel *k, uint64_t div16, VmArena *a, TirKernel **tir)
@@ -188,6 +207,12 @@ void rt_gpu_kernel_free(lpvm_context *ctx, RtGpuKernel *g)
     for (int j = 0; j < g->nv; j++)
         if (g->v[j].mod)
             rt_cu_module_unload(&ctx->dev, g->v[j].mod);
+    if (g->ws_pending)
+        rt_cu_event_sync(&ctx->dev, g->ws_done, NULL);
+    for (int w = 0; w < RT_GPU_WS; w++)
+        if (g->ws[w])
+            rt_cu_free(&ctx->dev, g->ws[w], NULL);
+    rt_cu_event_destroy(&ctx->dev, g->ws_done);
     vm_arena_free(g->arena);
     free(g);
 }
@@ -201,6 +226,31 @@ static int workspaces(const Kernel *k, const Inst **out, int cap)
         if (i->op == VM_WORKSPACE && n < cap)
             out[n++] = i;
     return n;
+}
+
+/* workspace w of the pool, at least `bytes` long and zeroed on `stream`
+ * (the pool's rules above) */
+static int ws_take(lpvm_context *ctx, RtGpuKernel *g, int w, size_t bytes, RtCuStream stream,
+                   RtCuPtr *out, RtCuErr *e)
+{
+    if (!g->ws_done && rt_cu_event_create_order(&ctx->dev, &g->ws_done, e))
+        return -1;
+    if (g->ws_pending && stream != g->ws_last &&
+        rt_cu_stream_wait_event(&ctx->dev, stream, g->ws_done, e))
+        return -1;
+    if (g->ws_cap[w] < bytes) {
+        if (g->ws[w] && ((g->ws_pending && rt_cu_event_sync(&ctx->dev, g->ws_done, e)) ||
+                         rt_cu_free(&ctx->dev, g->ws[w], e)))
+            return -1;
+        g->ws[w] = 0;
+        g->ws_cap[w] = 0;
+        size_t cap = (bytes + 255) & ~(size_t)255;
+        if (rt_cu_alloc(&ctx->dev, cap, &g->ws[w], e))
+            return -1;
+        g->ws_cap[w] = cap;
+    }
+    *out = g->ws[w];
+    return rt_cu_memset(&ctx->dev, g->ws[w], 0, bytes, stream, e);
 }
 
 lpvm_status rt_gpu_launch(lpvm_context *ctx, Kernel *k, RtGpuKernel *g, const VmArg *args,
@@ -245,32 +295,32 @@ lpvm_status rt_gpu_launch(lpvm_context *ctx, Kernel *k, RtGpuKernel *g, const Vm
     const TirKernel *t = var->tir;
     void **params = vm_alloc(a, sizeof *params * (size_t)(t->nparams + 1));
     int64_t *store = vm_alloc(a, sizeof *store * (size_t)(t->nparams + 1));
-    const Inst *ws[8];
-    int nws = workspaces(k, ws, 8);
-    RtCuPtr wptr[8] = {0};
+    const Inst *ws[RT_GPU_WS];
+    int nws = workspaces(k, ws, RT_GPU_WS);
     RtCuErr e;
     for (int j = 0, w = 0, arg = 0; j < t->nparams; j++) {
         const TirParam *tp = &t->params[j];
         if (tp->hidden) {
             if (w >= nws) {
                 st = rt_fail(ctx, LPVM_ERR_RUNTIME, "internal: workspace parameters do not match");
-                goto free_ws;
+                goto done;
             }
             int64_t numel = 1, dim;
             for (int r = 0; r < ws[w]->res->rank; r++) {
                 if (!vm_eval_bound(k, vals, ws[w]->res->gshape[r], &dim) || dim < 0) {
                     st = rt_fail(ctx, LPVM_ERR_INVALID, "workspace size is not computable at launch");
-                    goto free_ws;
+                    goto done;
                 }
                 numel *= dim;
             }
             size_t bytes = vm_packed_bytes(ws[w]->res->dtype, (size_t)numel);
-            if (bytes && (rt_cu_alloc(&ctx->dev, bytes, &wptr[w], &e) ||
-                          rt_cu_memset(&ctx->dev, wptr[w], 0, bytes, stream, &e))) {
+            RtCuPtr p = 0;
+            if (bytes && ws_take(ctx, g, w, bytes, (RtCuStream)stream, &p, &e)) {
                 st = rt_fail(ctx, LPVM_ERR_RUNTIME, "%s", e.msg);
-                goto free_ws;
+                goto done;
             }
-            store[j] = (int64_t)wptr[w++];
+            store[j] = (int64_t)p;
+            w++;
         } else {
             const Param *p = k->params[j];
             if (p->kind == VM_P_TENSOR) {
@@ -292,13 +342,12 @@ lpvm_status rt_gpu_launch(lpvm_context *ctx, Kernel *k, RtGpuKernel *g, const Vm
     if (rt_cu_launch(&ctx->dev, var->fn, gr, (unsigned)t->warps, (unsigned)t->shared_bytes,
                      (RtCuStream)stream, params, &e))
         st = rt_fail(ctx, e.fail == RT_CU_INVALID ? LPVM_ERR_INVALID : LPVM_ERR_RUNTIME, "%s", e.msg);
-free_ws:
-    /* Workspaces live for one launch: wait for it before freeing them. */
-    if (nws && rt_cu_stream_sync(&ctx->dev, (RtCuStream)stream, &e) && st == LPVM_OK)
+    else if (nws && rt_cu_event_record(&ctx->dev, g->ws_done, (RtCuStream)stream, &e))
         st = rt_fail(ctx, LPVM_ERR_RUNTIME, "%s", e.msg);
-    for (int w = 0; w < nws; w++)
-        if (wptr[w])
-            rt_cu_free(&ctx->dev, wptr[w], NULL);
+    else if (nws) {
+        g->ws_pending = true;
+        g->ws_last = (RtCuStream)stream;
+    }
 done:
     vm_arena_free(a);
     return st;

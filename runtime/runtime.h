@@ -127,8 +127,12 @@ int rt_cu_stream_create(const RtCuDev *d, RtCuStream *s, RtCuErr *e);
 void rt_cu_stream_destroy(const RtCuDev *d, RtCuStream s);
 int rt_cu_stream_sync(const RtCuDev *d, RtCuStream s, RtCuErr *e);
 int rt_cu_event_create(const RtCuDev *d, RtCuEvent *ev, RtCuErr *e);
+/* an event for ordering only (no timestamps: cheaper to record) */
+int rt_cu_event_create_order(const RtCuDev *d, RtCuEvent *ev, RtCuErr *e);
 void rt_cu_event_destroy(const RtCuDev *d, RtCuEvent ev);
 int rt_cu_event_record(const RtCuDev *d, RtCuEvent ev, RtCuStream s, RtCuErr *e);
+/* later work on s waits (on the GPU) for ev's recorded work */
+int rt_cu_stream_wait_event(const RtCuDev *d, RtCuStream s, RtCuEvent ev, RtCuErr *e);
 int rt_cu_event_sync(const RtCuDev *d, RtCuEvent ev, RtCuErr *e);
 int rt_cu_event_elapsed(const RtCuDev *d, RtCuEvent start, RtCuEvent end, float *ms,
                         RtCuErr *e);

@@ -25,6 +25,8 @@
 
 #include "lpvm.h"
 
+#include "tests/gpu/gpu.h"
+
 enum { MAX_PARAMS = 32, NSEEDS = 2 };
 
 static int passed, failed;
@@ -343,6 +345,13 @@ int main(int argc, char **argv)
         run_dir(ex, 3, "stdlib");
         run_dir(ex, 3, "tests/kernels");
         run_dir(ex, 3, "tests/lang");
+    }
+    for (int e = 1; e < 3 && !dry; e++) {
+        char why[512];
+        bool ok = gpu_workspace_pool(ex[e].ctx, why, sizeof why);
+        if (!ok)
+            printf("FAIL workspace pool [%s]: %s\n", ex[e].name, why);
+        ok ? passed++ : failed++;
     }
     char card[256];
     snprintf(card, sizeof card, "%s", lpvm_device_name(ex[1].ctx));
