@@ -469,12 +469,13 @@ static void check_gemv_u4(const Run *r, const char *spec, const char *shapes, ui
 }
 
 /* the tensor-core GEMV (group 128, k a multiple of 128): ragged n against
- * its 32-row blocks, k against its 128 * wk steps */
+ * its 32-row blocks, k against its 1024-code steps and its 8192-code
+ * windows of x in shared memory (8320: a second window of one chunk) */
 Test(samples, gemv_u4)
 {
-    const char *shapes[] = {"n=37,k=1280", "n=1,k=128", "n=40,k=384", "n=33,k=2048"};
+    const char *shapes[] = {"n=37,k=1280", "n=1,k=128", "n=40,k=384", "n=33,k=2048", "n=9,k=8320"};
     int ns = 0;
-    for_each_spec("gemv_u4.lpk", shapes, 4, "", check_gemv_u4, &ns);
+    for_each_spec("gemv_u4.lpk", shapes, 5, "", check_gemv_u4, &ns);
     cr_assert_eq(ns, 4);
 }
 
