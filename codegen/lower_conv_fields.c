@@ -3,19 +3,25 @@
  * their own paths in lower_conv.c) to f16, bf16 and f32, bit-exact with
  * vm_cast (CODEGEN.md 1, PTX-FACTS.md "Bit tricks").
  *
- * The trick: f16 0x6400 is 1024 with ulp 1, so a b-bit code v at mantissa
- * bit p (p + b <= 10) of a half under exponent 0x64 reads 1024 + v 2^p
- * exactly; bf16 0x4300 is 128 (7 mantissa bits: p + b <= 7). One lop3
+ * The trick: a half whose exponent makes mantissa bit p worth 1 (f16
+ * 2^(10-p): exponent 25-p, ulp 2^-p; bf16 2^(7-p)) reads 2^(10-p) + v
+ * exactly when a b-bit code v sits at mantissa bits [p, p+b) (p + b <= 10
+ * for f16, <= 7 for bf16: bf16 0x4300 is 128). One lop3
  *   (src & maskA|maskB) | magic          (unsigned)
  *   (src & maskA|maskB) ^ (magic | tops) (signed: the code's top bit flipped,
  *                                         v = q + 2^(b-1))
  * fills both halves of a pair from one 32-bit source register `src`
- * (code A at bits [pA, pA+b) of the low half, code B at [16+pB, 16+pB+b)),
- * then one fma.rn.f16x2 (bf16x2) with (2^-pA, 2^-pB) and
- * -(2^(10-p) + s 2^(b-1)) per half gives the two codes' values exactly
- * (every operand and the result are representable; the value 0 comes out
- * as x - x = +0.0 like vm_cast). -> f32: the f16 pairs, then cvt.f32.f16
- * (exact). Cost: 2 instructions per pair plus the source registers.
+ * (code A at bits [pA, pA+b) of the low half, code B at [16+pA.., the
+ * magic of each half chosen by its own p), then one add.rn.f16x2
+ * (bf16x2) of -(2^(10-p) + s 2^(b-1)) per half gives the two codes'
+ * values exactly (every operand and the result are representable; the
+ * value 0 comes out as x - x = +0.0 like vm_cast). An earlier form with
+ * one magic for all positions needed an fma with a per-pair scale
+ * (2^-pA, 2^-pB): in SASS a register per distinct scale, which ptxas
+ * rematerialised in the loop (112 IMAD per k step of the u3 GEMV); the add
+ * takes both constants as immediates. -> f32: the f16 pairs, then
+ * cvt.f32.f16 (exact). Cost: 2 instructions per pair plus the source
+ * registers.
  *
  * Source registers: the codes are planned per group, the smallest run of
  * whole 32-bit words holding whole codes (32 / gcd(b, 32) codes: 32 u3
@@ -31,12 +37,11 @@
  * with the first free high code some chosen register holds in its other
  * window), then a local search adds, removes or moves registers while the
  * count (registers + 2 per lop3) drops. 32 u3 codes -> f16 cost 38
- * instructions: 17 lop3 + 17 fma (15 pairs, 2 single codes) from the 3
- * words, 3 prmt and 1 shr (SASS: the same 38, plus one register per
- * distinct fma scale, hoisted out of loops). The plan depends only on
+ * instructions: 17 lop3 + 17 add (15 pairs, 2 single codes) from the 3
+ * words, 3 prmt and 1 shr (SASS: the same 38). The plan depends only on
  * (b, M), is deterministic, and costs well under a millisecond. Codes of 6
  * and 7 bits -> bf16 pair badly (p <= 1: no two codes 16 bits apart in
- * one register): one lop3 + fma per code there. */
+ * one register): one lop3 + add per code there. */
 #include <math.h>
 
 #include "codegen/lower.h"
@@ -206,8 +211,8 @@ static void convert_group(CgLower *L, const FcPlan *P, const bool *on, Dtype h, 
                           const int *w, int *out)
 {
     TirType P2 = h == VM_DT_F16 ? TIR_F16X2 : TIR_BF16X2, E = cg_elem_type(h);
-    uint32_t magic = h == VM_DT_F16 ? 0x6400u : 0x4300u, cmask = (1u << P->b) - 1;
-    int mexp = P->M; /* the magic number is 2^M */
+    uint32_t cmask = (1u << P->b) - 1;
+    int mexp = P->M; /* a code at mantissa bit p: magic 2^(M - p) */
     int pr[FC_MAXG][2], npr;
     int src[FC_MAXBITS];
     for (int k = 0; k < P->nc; k++)
@@ -229,24 +234,24 @@ static void convert_group(CgLower *L, const FcPlan *P, const bool *on, Dtype h, 
             bb = lo;
         if (src[k] < 0)
             src[k] = source(L, C, w);
-        uint32_t mask = 0, cst = magic | magic << 16, scale = 0, add = 0;
+        uint32_t mask = 0, cst = 0, add = 0;
         int code[2] = {a, bb};
         for (int s = 0; s < 2; s++) {
-            double sc = 1, ad = -(double)(1 << mexp);
+            int p = 0; /* an empty half reads 2^M - 2^M */
+            double top = 0;
             if (code[s] >= 0) {
-                int p = code[s] * P->b - C->B - 16 * s;
+                p = code[s] * P->b - C->B - 16 * s;
                 mask |= cmask << (p + 16 * s);
                 if (sgn)
                     cst |= 1u << (p + P->b - 1 + 16 * s);
-                sc = ldexp(1, -p);
-                ad = -(ldexp(1, mexp - p) + (sgn ? (double)(1 << (P->b - 1)) : 0));
+                top = sgn ? (double)(1 << (P->b - 1)) : 0;
             }
-            scale |= half_of(h, sc) << 16 * s;
-            add |= half_of(h, ad) << 16 * s;
+            cst |= half_of(h, ldexp(1, mexp - p)) << 16 * s;
+            add |= half_of(h, -(ldexp(1, mexp - p) + top)) << 16 * s;
         }
         int x = cg_lop3(L, src[k], mask, cst, sgn ? 0x6A : 0xEA);
         int xv = cg_bitcast(L, P2, TIR_B32, cg_R(x));
-        int v = cg_op3(L, TIR_OP_FMA, P2, cg_R(xv), cg_I(scale), cg_I(add));
+        int v = cg_op(L, TIR_OP_ADD, P2, 2, (TirArg[]){cg_R(xv), cg_I(add)});
         int d0, d1;
         cg_split_pair(L, E, P2, v, &d0, &d1);
         if (a >= 0)
