@@ -17,7 +17,7 @@
 
 /* Bumped whenever generated code changes: part of every kernel cache key
  * (CODEGEN.md 3), so old cached PTX is never loaded. */
-#define CG_VERSION 6
+#define CG_VERSION 7
 
 /* ------------------------------------------------------- llvm_target.c
  * The NVPTX target: arch table, PTX versions, target machine, PTX emission.

@@ -43,10 +43,11 @@
  * and 7 bits -> bf16 pair badly (p <= 1: no two codes 16 bits apart in
  * one register): one lop3 + add per code there. */
 #include <math.h>
+#include <string.h>
 
 #include "codegen/lower.h"
 
-enum { FC_MAXG = 32, FC_MAXBITS = 7 * 32, FC_INF = 1 << 30 };
+enum { FC_MAXG = 32, FC_MAXBITS = 7 * 32, FC_MAXC = FC_MAXBITS + 16, FC_INF = 1 << 30 };
 
 typedef struct {
     int B, end;       /* window base; bits [B, end) of the group are held */
@@ -57,7 +58,9 @@ typedef struct {
 typedef struct {
     int b, M, G, gbits, gw; /* code bits, mantissa bits, codes/bits/words per group */
     int nc;
-    FcCand c[FC_MAXBITS];
+    FcCand c[FC_MAXC];
+    bool fixed;             /* pairs (c, c + 4) of every 8 codes, in pr[] */
+    int pr[FC_MAXG][2], npr;
 } FcPlan;
 
 static int gcd(int a, int b) { return b ? gcd(b, a % b) : a; }
@@ -92,6 +95,11 @@ static void plan_cands(FcPlan *P)
             if ((f.lo | f.hi) & ~(c.lo | c.hi))
                 c = f;
         }
+        P->c[P->nc++] = c;
+    }
+    for (int B = -1; B >= -(P->M - P->b) && B > -8; B--) { /* one shl of word 0 */
+        FcCand c = {B, 32, 1, 0, 0};
+        window_masks(P, &c);
         P->c[P->nc++] = c;
     }
 }
@@ -177,6 +185,51 @@ static int plan_search(const FcPlan *P, bool *on)
     return best;
 }
 
+/* The pairing an mma fragment reads without repacking (codes c and c + 4
+ * of every 8 in one f16x2 word: the order of the 4-bit path, and the k
+ * order of samples/kernels/gemv_u4.lpk): each pair from one candidate
+ * holding c in its low window and c + 4 in its high one, the candidates
+ * chosen greedily (an existing one, else the cheapest, ties to the one
+ * serving more pairs). False where some pair has no such candidate (codes
+ * 4 b bits apart must fit in the windows: b = 2, 3, 5 for f16, 3 for
+ * bf16). */
+static bool plan_fixed(FcPlan *P, bool *on)
+{
+    if (P->G % 8)
+        return false;
+    for (int k = 0; k < P->nc; k++)
+        on[k] = false;
+    P->npr = 0;
+    for (int j = 0; j < P->G; j++)
+        if (!(j & 4)) {
+            P->pr[P->npr][0] = j;
+            P->pr[P->npr++][1] = j + 4;
+        }
+    for (int q = 0; q < P->npr; q++) {
+        int lo = P->pr[q][0], hi = P->pr[q][1], best = -1, bv = 0;
+        for (int k = 0; k < P->nc; k++) {
+            const FcCand *C = &P->c[k];
+            if (!(C->lo >> lo & 1) || !(C->hi >> hi & 1))
+                continue;
+            if (on[k]) {
+                best = k;
+                break;
+            }
+            int serves = 0;
+            for (int r = q + 1; r < P->npr; r++)
+                serves += (C->lo >> P->pr[r][0] & 1) && (C->hi >> P->pr[r][1] & 1);
+            int v = 64 * C->cost - serves;
+            if (best < 0 || v < bv)
+                best = k, bv = v;
+        }
+        if (best < 0)
+            return false;
+        on[best] = true;
+    }
+    P->fixed = true;
+    return true;
+}
+
 static void plan_init(FcPlan *P, int b, int M)
 {
     P->b = b;
@@ -187,9 +240,13 @@ static void plan_init(FcPlan *P, int b, int M)
     plan_cands(P);
 }
 
-/* the source register of candidate c over the group's words w[] */
-static int source(CgLower *L, const FcCand *c, const int *w)
+/* the source register of candidate c over the group's words w[]; the
+ * byte funnel shifts (prmt of words i, i+1 from byte m) are shared through
+ * prm[i * 4 + m] (-1: not made yet) */
+static int source(CgLower *L, const FcCand *c, const int *w, int *prm)
 {
+    if (c->B < 0)
+        return cg_op2(L, TIR_OP_SHL, TIR_B32, cg_R(w[0]), cg_I(-c->B));
     int i = c->B / 32, k = c->B % 32;
     if (!k)
         return w[i];
@@ -197,7 +254,9 @@ static int source(CgLower *L, const FcCand *c, const int *w)
     if (c->end > 32 * (i + 1)) { /* bytes k/8.. of words i, i+1 */
         int m = k / 8;
         uint32_t sel = (uint32_t)(m | (m + 1) << 4 | (m + 2) << 8 | (m + 3) << 12);
-        base = cg_op3(L, TIR_OP_PRMT, TIR_B32, cg_R(w[i]), cg_R(w[i + 1]), cg_I(sel));
+        if (prm[i * 4 + m] < 0)
+            prm[i * 4 + m] = cg_op3(L, TIR_OP_PRMT, TIR_B32, cg_R(w[i]), cg_R(w[i + 1]), cg_I(sel));
+        base = prm[i * 4 + m];
         sh = k % 8;
     }
     return sh ? cg_op2(L, TIR_OP_SHR, TIR_B32, cg_R(base), cg_I(sh)) : base;
@@ -213,11 +272,16 @@ static void convert_group(CgLower *L, const FcPlan *P, const bool *on, Dtype h, 
     TirType P2 = h == VM_DT_F16 ? TIR_F16X2 : TIR_BF16X2, E = cg_elem_type(h);
     uint32_t cmask = (1u << P->b) - 1;
     int mexp = P->M; /* a code at mantissa bit p: magic 2^(M - p) */
-    int pr[FC_MAXG][2], npr;
-    int src[FC_MAXBITS];
+    int pr[FC_MAXG][2], npr = P->npr;
+    int src[FC_MAXC], prm[4 * 8];
     for (int k = 0; k < P->nc; k++)
         src[k] = -1;
-    plan_eval(P, on, pr, &npr);
+    for (int k = 0; k < 4 * 8; k++)
+        prm[k] = -1;
+    if (P->fixed)
+        memcpy(pr, P->pr, sizeof pr);
+    else
+        plan_eval(P, on, pr, &npr);
     for (int q = 0; q < npr; q++) {
         int lo = pr[q][0], hi = pr[q][1], k = -1;
         for (int c = 0; c < P->nc && k < 0; c++) {
@@ -233,7 +297,7 @@ static void convert_group(CgLower *L, const FcPlan *P, const bool *on, Dtype h, 
         else
             bb = lo;
         if (src[k] < 0)
-            src[k] = source(L, C, w);
+            src[k] = source(L, C, w, prm);
         uint32_t mask = 0, cst = 0, add = 0;
         int code[2] = {a, bb};
         for (int s = 0; s < 2; s++) {
@@ -265,10 +329,14 @@ void cg_fields_convert(CgLower *L, Dtype to, bool sgn, int eb, const int *w, int
 {
     Dtype h = to == VM_DT_BF16 ? VM_DT_BF16 : VM_DT_F16;
     FcPlan *P = vm_alloc(L->a, sizeof *P);
-    bool *on = vm_alloc(L->a, sizeof(bool) * FC_MAXBITS);
+    bool *on = vm_alloc(L->a, sizeof(bool) * FC_MAXC);
     plan_init(P, eb, h == VM_DT_F16 ? 10 : 7);
-    /* n eb % 32 == 0 makes n a multiple of G: whole groups */
-    plan_search(P, on);
+    /* n eb % 32 == 0 makes n a multiple of G: whole groups. Halves that
+     * stay halves take the fragment pairing where it exists (a few more
+     * source registers, no prmt per mma register); -> f32 the cheapest. */
+    P->fixed = false;
+    if (to == VM_DT_F32 || !plan_fixed(P, on))
+        plan_search(P, on);
     for (int g = 0; g < n / P->G; g++)
         convert_group(L, P, on, h, sgn, w + g * P->gw, out + g * P->G);
     for (int j = 0; to == VM_DT_F32 && j < n; j++)

@@ -250,8 +250,51 @@ Test(fastconv, every_width_every_code_bit_exact, .timeout = 120)
             }
 }
 
-/* u3 -> f16, the GEMV's case: 32 codes in 3 words cost 17 lop3 + 17 add
- * and at most 4 more for the source registers (prmt / shr) */
+static void fc_defs(const TirBlock *b, const TirOp **def, int n)
+{
+    for (const TirOp *o = b->first; o; o = o->next) {
+        for (int j = 0; j < o->nd; j++)
+            if (o->d[j] >= 0 && o->d[j] < n)
+                def[o->d[j]] = o;
+        fc_defs(&o->body, def, n);
+        fc_defs(&o->orelse, def, n);
+    }
+}
+
+static int fc_mark(const TirOp **def, bool *seen, int n, int r)
+{
+    if (r < 0 || r >= n || !def[r] || seen[r])
+        return 0;
+    const TirOp *o = def[r];
+    if (o->op != TIR_OP_PRMT && o->op != TIR_OP_SHR && o->op != TIR_OP_SHL)
+        return 0;
+    seen[r] = true;
+    int c = 1;
+    for (int i = 0; i < o->na; i++)
+        if (o->a[i].kind == TIR_A_REG)
+            c += fc_mark(def, seen, n, o->a[i].reg);
+    return c;
+}
+
+/* the prmt / shr / shl ops that make the lop3s' source registers */
+static int fc_source_ops(const TirKernel *t)
+{
+    const TirOp **def = calloc((size_t)t->nregs + 1, sizeof *def);
+    bool *seen = calloc((size_t)t->nregs + 1, 1);
+    fc_defs(&t->body, def, t->nregs);
+    int c = 0;
+    for (int r = 0; r < t->nregs; r++)
+        if (def[r] && def[r]->op == TIR_OP_LOP3 && def[r]->a[0].kind == TIR_A_REG)
+            c += fc_mark(def, seen, t->nregs, def[r]->a[0].reg);
+    free(def);
+    free(seen);
+    return c;
+}
+
+/* u3 -> f16, the GEMV's case: 32 codes in 3 words cost 16 lop3 + 16 add,
+ * one pair (c, c + 4) each (the mma fragment's pairing, so no prmt per
+ * register later), and the source registers: one shift where the pair's
+ * bits lie in one word, a prmt + shr where they straddle two (4 pairs) */
 Test(fastconv, u3_to_f16_about_one_instruction_per_code)
 {
     TuKernel u = fc_kernel_bpt(VM_DT_U3, VM_DT_F16, 12);
@@ -262,12 +305,12 @@ Test(fastconv, u3_to_f16_about_one_instruction_per_code)
     TirKernel *t = NULL;
     cr_assert_eq(cg_lower(u.k, &o, u.a, &t, &vd), CG_OK);
     int lop3 = tir_count(t, TIR_OP_LOP3), add = fc_pair_adds(&t->body);
-    cr_expect_eq(lop3, 17);
-    cr_expect_eq(add, 17);
+    cr_expect_eq(lop3, 16);
+    cr_expect_eq(add, 16);
     cr_expect_eq(tir_count(t, TIR_OP_FMA), 0);
-    /* the source registers: 3 prmt (byte funnel shifts) and one shr; the
-     * view's dead per-code extraction has no prmt */
-    cr_expect_eq(tir_count(t, TIR_OP_PRMT), 3, "%d prmt", tir_count(t, TIR_OP_PRMT));
+    int src = fc_source_ops(t);
+    cr_expect_leq(src, 12, "%d source ops", src);
+    cr_expect_geq(src, 8, "%d source ops", src);
     cr_expect_eq(fc_run(t, VM_DT_U3, VM_DT_F16, 12, 8, true), 0);
     tu_free(&u);
 }
