@@ -35,10 +35,11 @@
  *     |x| < 256).
  *   u4/i4 -> f32: the f16 pairs, then cvt.f32.f16 (exact, never NaN: no
  *     canonicalization).
- *   other widths of 1..7 bits (u3, i5, ...): lower_conv_fields.c, the same
- *     lop3 + fma pairs with codes at any mantissa bit p (p + b <= 10 f16,
- *     <= 7 bf16) of source registers planned per group of words; -> f32
- *     through the f16 pairs and cvt.f32.f16.
+ *   other widths of 1..7 bits (u3, i5, ...): lower_conv_fields.c, lop3 +
+ *     add pairs with codes at any mantissa bit p (p + b <= 10 f16, <= 7
+ *     bf16; the magic of each half makes the code's unit 1) of source
+ *     registers planned per group of words; -> f32 through the f16 pairs
+ *     and cvt.f32.f16.
  * Every subtract is of equal magnitudes for code 0, so 0 gives +0.0 as
  * vm_cast does. The pairs are split back into one register per element
  * (the tensor's element l stays element l): the order the trick produces

@@ -13,7 +13,9 @@
  * fills both halves of a pair from one 32-bit source register `src`
  * (code A at bits [pA, pA+b) of the low half, code B at [16+pA.., the
  * magic of each half chosen by its own p), then one add.rn.f16x2
- * (bf16x2) of -(2^(10-p) + s 2^(b-1)) per half gives the two codes'
+ * (bf16x2; add.bf16x2 is sm_90: on sm_80 LLVM widens it to f32, exact
+ * but a few instructions more) of -(2^(10-p) + s 2^(b-1)) per half gives
+ * the two codes'
  * values exactly (every operand and the result are representable; the
  * value 0 comes out as x - x = +0.0 like vm_cast). An earlier form with
  * one magic for all positions needed an fma with a per-pair scale
