@@ -526,26 +526,6 @@ static TirKernel *fc_gemv(VmArena *a, const char *file, const char *spec, Dtype 
     return fc_gemv_opt(a, file, spec, wt, group, n, k, NULL);
 }
 
-static bool fc_has_loop(const TirBlock *b)
-{
-    for (const TirOp *o = b->first; o; o = o->next)
-        if (o->op == TIR_OP_LOOP || fc_has_loop(&o->body) || fc_has_loop(&o->orelse))
-            return true;
-    return false;
-}
-
-/* ops `op` inside an innermost loop (the k steps) */
-static int fc_in_k_loop(const TirBlock *b, TirOpcode op, bool in)
-{
-    int n = 0;
-    for (const TirOp *o = b->first; o; o = o->next) {
-        n += in && o->op == op;
-        bool l = in || (o->op == TIR_OP_LOOP && !fc_has_loop(&o->body));
-        n += fc_in_k_loop(&o->body, op, l) + fc_in_k_loop(&o->orelse, op, l);
-    }
-    return n;
-}
-
 Test(fastconv, gemv_u4_matches_the_interpreter, .timeout = 300)
 {
     static const struct {
@@ -565,13 +545,13 @@ Test(fastconv, gemv_u4_matches_the_interpreter, .timeout = 300)
          * (u8) convert by prmt instead and keep their xor */
         if (cs[c].wt != VM_DT_U8) {
             cr_expect_gt(tir_count(t, TIR_OP_LOP3), 0, "gemv_u4 [%s]: no lop3", cs[c].spec);
-            cr_expect_eq(fc_in_k_loop(&t->body, TIR_OP_XOR, false), 0, "gemv_u4 [%s]: %d xor",
-                         cs[c].spec, fc_in_k_loop(&t->body, TIR_OP_XOR, false));
+            cr_expect_eq(tu_in_inner_loops(&t->body, TIR_OP_XOR, false), 0, "gemv_u4 [%s]: %d xor",
+                         cs[c].spec, tu_in_inner_loops(&t->body, TIR_OP_XOR, false));
         }
         /* the weights' ring: one sync per k step, none more */
-        cr_expect_eq(fc_in_k_loop(&t->body, TIR_OP_BAR, false), 1,
+        cr_expect_eq(tu_in_inner_loops(&t->body, TIR_OP_BAR, false), 1,
                      "gemv_u4 [%s]: %d syncs in the k loop", cs[c].spec,
-                     fc_in_k_loop(&t->body, TIR_OP_BAR, false));
+                     tu_in_inner_loops(&t->body, TIR_OP_BAR, false));
         vm_arena_free(a);
     }
 }

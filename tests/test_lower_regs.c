@@ -23,6 +23,7 @@
 #include "lang/lang.h"
 #include "lpvm.h"
 #include "tests/lang_util.h"
+#include "tests/tir_util.h"
 
 static TirKernel *lr_lower(VmArena *a, const char *src, const char *kernel, const char *spec,
                            uint64_t div16)
@@ -60,26 +61,6 @@ static int in_loops(const TirBlock *b, TirOpcode op, bool in)
         n += in && o->op == op;
         bool l = in || o->op == TIR_OP_LOOP;
         n += in_loops(&o->body, op, l) + in_loops(&o->orelse, op, l);
-    }
-    return n;
-}
-
-static bool has_loop(const TirBlock *b)
-{
-    for (const TirOp *o = b->first; o; o = o->next)
-        if (o->op == TIR_OP_LOOP || has_loop(&o->body) || has_loop(&o->orelse))
-            return true;
-    return false;
-}
-
-/* ops `op` inside innermost loops */
-static int in_inner_loops(const TirBlock *b, TirOpcode op, bool in)
-{
-    int n = 0;
-    for (const TirOp *o = b->first; o; o = o->next) {
-        n += in && o->op == op;
-        bool l = in || (o->op == TIR_OP_LOOP && !has_loop(&o->body));
-        n += in_inner_loops(&o->body, op, l) + in_inner_loops(&o->orelse, op, l);
     }
     return n;
 }
@@ -198,12 +179,12 @@ Test(lower_regs, gemv_u4_weights_reach_mma_unpacked)
     VmArena *a = vm_arena_new();
     char *src = lr_sample("gemv_u4.lpk");
     TirKernel *t = lr_lower(a, src, "gemv", "wt=u4", ~0ull);
-    cr_expect_eq(in_inner_loops(&t->body, TIR_OP_MMA, false), 16);
-    cr_expect_eq(in_inner_loops(&t->body, TIR_OP_PRMT, false), 0, "prmt in the k loop: %d",
-                 in_inner_loops(&t->body, TIR_OP_PRMT, false));
-    cr_expect_eq(in_inner_loops(&t->body, TIR_OP_BAR, false), 1);
+    cr_expect_eq(tu_in_inner_loops(&t->body, TIR_OP_MMA, false), 16);
+    cr_expect_eq(tu_in_inner_loops(&t->body, TIR_OP_PRMT, false), 0, "prmt in the k loop: %d",
+                 tu_in_inner_loops(&t->body, TIR_OP_PRMT, false));
+    cr_expect_eq(tu_in_inner_loops(&t->body, TIR_OP_BAR, false), 1);
     cr_expect_eq(in_loops(&t->body, TIR_OP_BAR, false), 3, "the window loop syncs");
-    cr_expect_eq(in_inner_loops(&t->body, TIR_OP_PACK, false), 0);
+    cr_expect_eq(tu_in_inner_loops(&t->body, TIR_OP_PACK, false), 0);
     free(src);
     vm_arena_free(a);
 }

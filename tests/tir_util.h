@@ -287,4 +287,25 @@ static inline TirKernel *tu_lower_ok(TuKernel *u)
     return t;
 }
 
+/* Whether b holds a loop (at any depth). */
+static inline bool tu_has_loop(const TirBlock *b)
+{
+    for (const TirOp *o = b->first; o; o = o->next)
+        if (o->op == TIR_OP_LOOP || tu_has_loop(&o->body) || tu_has_loop(&o->orelse))
+            return true;
+    return false;
+}
+
+/* Ops `op` inside innermost loops (a kernel's k steps); in: b is inside one. */
+static inline int tu_in_inner_loops(const TirBlock *b, TirOpcode op, bool in)
+{
+    int n = 0;
+    for (const TirOp *o = b->first; o; o = o->next) {
+        n += in && o->op == op;
+        bool l = in || (o->op == TIR_OP_LOOP && !tu_has_loop(&o->body));
+        n += tu_in_inner_loops(&o->body, op, l) + tu_in_inner_loops(&o->orelse, op, l);
+    }
+    return n;
+}
+
 #endif
