@@ -376,10 +376,11 @@ void tir_pack_pairs(TirKernel *k);
 
 /* ------------------------------------------------------- tir_fold.c
  * Run by cg_lower before tir_pack_pairs: pure ops whose results are never
- * read go (the element-wise paths a word-wise lowering left unused), then an xor with a constant whose
- * result reaches only lop3 `(a & b) ^ c` / `(a & b) | c` (constant b, c)
- * through shifts, ands and prmts is folded into those lop3s' c (the zero
- * point of quantized codes: `q ^ zero` before the fast conversion). */
+ * read go (the element-wise paths a word-wise lowering left unused), then
+ * an xor with a constant whose result reaches only lop3 `(a & b) ^ c` /
+ * `(a & b) | c` (constant b, c) through shifts, ands and prmts is folded
+ * into those lop3s' c (the zero point of quantized codes: `q ^ zero`
+ * before the fast conversion). */
 void tir_fold_xor(TirKernel *k);
 
 /* ------------------------------------------------------- lower*.c

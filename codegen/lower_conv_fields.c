@@ -11,19 +11,18 @@
  *   (src & maskA|maskB) ^ (magic | tops) (signed: the code's top bit flipped,
  *                                         v = q + 2^(b-1))
  * fills both halves of a pair from one 32-bit source register `src`
- * (code A at bits [pA, pA+b) of the low half, code B at [16+pA.., the
- * magic of each half chosen by its own p), then one add.rn.f16x2
- * (bf16x2; add.bf16x2 is sm_90: on sm_80 LLVM widens it to f32, exact
- * but a few instructions more) of -(2^(10-p) + s 2^(b-1)) per half gives
- * the two codes'
- * values exactly (every operand and the result are representable; the
- * value 0 comes out as x - x = +0.0 like vm_cast). An earlier form with
- * one magic for all positions needed an fma with a per-pair scale
- * (2^-pA, 2^-pB): in SASS a register per distinct scale, which ptxas
- * rematerialised in the loop (112 IMAD per k step of the u3 GEMV); the add
- * takes both constants as immediates. -> f32: the f16 pairs, then
- * cvt.f32.f16 (exact). Cost: 2 instructions per pair plus the source
- * registers.
+ * (code A at bits [pA, pA+b) of the low half, code B at [16+pB, 16+pB+b);
+ * the magic of each half chosen by its own p), then one add.rn.f16x2
+ * (bf16x2; add.bf16x2 is sm_90: on sm_80 LLVM widens it to f32, exact but
+ * a few instructions more) of -(2^(10-p) + s 2^(b-1)) per half gives the
+ * two codes' values exactly (every operand and the result are
+ * representable; the value 0 comes out as x - x = +0.0 like vm_cast). An
+ * earlier form with one magic for all positions needed an fma with a
+ * per-pair scale (2^-pA, 2^-pB): in SASS a register per distinct scale,
+ * which ptxas rematerialised in the loop (112 IMAD per k step of the u3
+ * GEMV); the add takes both constants as immediates. -> f32: the f16
+ * pairs, then cvt.f32.f16 (exact). Cost: 2 instructions per pair plus the
+ * source registers.
  *
  * Source registers: the codes are planned per group, the smallest run of
  * whole 32-bit words holding whole codes (32 / gcd(b, 32) codes: 32 u3
@@ -38,12 +37,17 @@
  * each code not yet covered), pair codes by a greedy matching (a low code
  * with the first free high code some chosen register holds in its other
  * window), then a local search adds, removes or moves registers while the
- * count (registers + 2 per lop3) drops. 32 u3 codes -> f16 cost 38
- * instructions: 17 lop3 + 17 add (15 pairs, 2 single codes) from the 3
- * words, 3 prmt and 1 shr (SASS: the same 38). The plan depends only on
- * (b, M), is deterministic, and costs well under a millisecond. Codes of 6
- * and 7 bits -> bf16 pair badly (p <= 1: no two codes 16 bits apart in
- * one register): one lop3 + add per code there. */
+ * count (registers + 2 per lop3) drops. 32 u3 codes -> f32 cost 38
+ * instructions before the cvts: 17 lop3 + 17 add (15 pairs, 2 single
+ * codes) from the 3 words, 3 prmt and 1 shr. Results that stay f16/bf16
+ * pair as an mma fragment reads them where the windows allow (plan_fixed):
+ * u3 -> f16 16 lop3 + 16 add + 12 shifts and prmts, 44, and no prmt per
+ * fragment register afterwards (16 per 32 codes with the free pairing).
+ * Both plans depend only on (b, M), are deterministic, and cost well under
+ * a millisecond. Codes of 6 and 7 bits -> bf16 pair badly (p <= 1: no two
+ * codes 16 bits apart in one register): one lop3 + add per code there.
+ * Candidates with B < 0 (one shl of word 0, B > -8) serve the fixed
+ * pairing's first pairs. */
 #include <math.h>
 #include <string.h>
 
@@ -275,7 +279,7 @@ static void convert_group(CgLower *L, const FcPlan *P, const bool *on, Dtype h, 
     uint32_t cmask = (1u << P->b) - 1;
     int mexp = P->M; /* a code at mantissa bit p: magic 2^(M - p) */
     int pr[FC_MAXG][2], npr = P->npr;
-    int src[FC_MAXC], prm[4 * 8];
+    int src[FC_MAXC], prm[4 * 8]; /* 7 words at most: i * 4 + m < 28 */
     for (int k = 0; k < P->nc; k++)
         src[k] = -1;
     for (int k = 0; k < 4 * 8; k++)
