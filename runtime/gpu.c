@@ -41,7 +41,8 @@ typedef struct {
  * buffer and freeing the kernel wait for the event on the host. So a
  * launch with a workspace costs a memset and an event record, no
  * allocation and no host wait: workspace kernels (split-k) can be timed
- * back to back. */
+ * back to back. Like the variant list, the pool has no lock: one kernel
+ * object is launched from one host thread at a time. */
 enum { RT_GPU_WS = 8 };
 
 struct RtGpuKernel {
