@@ -340,6 +340,7 @@ static const char FAKE_SRC[] = FAKE_SOURCE(
         {"cuEventDestroy", 4000, free_handle, 0},
         {"cuEventRecord", 2000, event_record, 0},
         {"cuEventSynchronize", 2000, no_op, 0},
+        {"cuStreamWaitEvent", 3020, no_op, 0},
         {"cuEventElapsedTime", 2000, event_elapsed, 0},
         {"cuStreamBeginCapture", 10010, begin_capture, 0},
         {"cuStreamEndCapture", 10000, end_capture, 0},
